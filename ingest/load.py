@@ -1,0 +1,144 @@
+"""Write a revision and its features to PostGIS in one transaction, with COPY."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from ingest.features import COLUMNS, TABLES
+from ingest.report import Report
+from planning import revisions
+from planning.errors import Conflict
+
+
+class Loader:
+    """One staged revision being written; nothing is visible to anyone until ``finish``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+        self.revision_id: int | None = None
+        self.kind = ""
+
+    def begin(
+        self,
+        *,
+        kind: str,
+        plan_code: str | None,
+        plan_meta: dict[str, Any],
+        source_name: str,
+        sha256: str,
+        layer: str,
+        crs_read: str | None,
+        crs_resolved: str,
+        srid: int,
+        effective_from: date,
+        loaded_by: str | None,
+    ) -> int:
+        """Open the transaction and create the staged revision row."""
+        self.kind = kind
+        self.conn = self.engine.connect()
+        self.conn.begin()
+        plan = revisions.ensure_plan(self.conn, plan_code, plan_meta) if plan_code else None
+        same = revisions.same_file_revision(self.conn, plan, kind, sha256)
+        if same is not None:
+            owner = f"plan {plan_code}" if plan_code else "the cadastre"
+            raise Conflict(
+                f"{source_name}: this file (sha256 {sha256[:12]}…) is already loaded as revision "
+                f"{same['id']} of {owner} ({same['state']})"
+            )
+        version = revisions.next_version(self.conn, plan, kind)
+        self.revision_id = int(
+            self.conn.execute(
+                text(
+                    """
+                    INSERT INTO planning.revision (plan_id, kind, version, source_name,
+                        source_sha256, layer, crs_read, crs_resolved, srid, effective_from,
+                        loaded_by)
+                    VALUES (:plan, :kind, :version, :src, :sha, :layer, :crs_read,
+                        :crs_resolved, :srid, :eff, :by)
+                    RETURNING id
+                    """
+                ),
+                {
+                    "plan": plan,
+                    "kind": kind,
+                    "version": version,
+                    "src": source_name,
+                    "sha": sha256,
+                    "layer": layer,
+                    "crs_read": crs_read,
+                    "crs_resolved": crs_resolved,
+                    "srid": srid,
+                    "eff": effective_from,
+                    "by": loaded_by,
+                },
+            ).scalar_one()
+        )
+        return self.revision_id
+
+    def copy(self, rows: list[tuple[Any, ...]]) -> None:
+        """Append feature rows with COPY (CSV; an unquoted empty field is NULL)."""
+        if not rows or self.conn is None:
+            return
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        rid = self.revision_id
+        writer.writerows((rid, *r) for r in rows)
+        buf.seek(0)
+        cols = ", ".join(("revision_id", *COLUMNS[self.kind]))
+        raw = self.conn.connection.dbapi_connection
+        assert raw is not None
+        cur: Any = raw.cursor()
+        try:
+            cur.copy_expert(
+                f"COPY planning.{TABLES[self.kind]} ({cols}) FROM STDIN WITH (FORMAT csv)", buf
+            )
+        finally:
+            cur.close()
+
+    def finish(
+        self, report: Report, communes: list[str] | None, publish: bool, by: str | None
+    ) -> revisions.Change | None:
+        """Record the report, publish when asked and clean, and commit."""
+        assert self.conn is not None and self.revision_id is not None
+        self.conn.execute(
+            text(
+                """
+                UPDATE planning.revision SET encoding = CAST(:enc AS jsonb),
+                    feature_count = :n, dropped_count = :d, report = CAST(:rep AS jsonb),
+                    has_errors = :err, communes = :communes
+                WHERE id = :id
+                """
+            ),
+            {
+                "enc": json.dumps(report.encodings, ensure_ascii=False),
+                "n": report.features_loaded,
+                "d": report.features_dropped,
+                "rep": json.dumps(report.to_dict(), ensure_ascii=False, default=str),
+                "err": report.has_errors,
+                "communes": communes,
+                "id": self.revision_id,
+            },
+        )
+        change = None
+        if publish and not report.has_errors:
+            change = revisions.publish(self.conn, self.revision_id, by)
+        self.conn.commit()
+        self.conn.close()
+        self.conn = None
+        return change
+
+    def abort(self) -> None:
+        """Roll back everything this load wrote."""
+        if self.conn is not None:
+            try:
+                self.conn.rollback()
+            finally:
+                self.conn.close()
+                self.conn = None

@@ -1,0 +1,236 @@
+"""The ingest of one file: read → decode text → resolve CRS → map fields → repair → check → load."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import Engine
+
+from ingest import checks
+from ingest.features import build_rows, commune_text, to_wgs84
+from ingest.fields import resolve_mapping
+from ingest.geometry import repair
+from ingest.load import Loader
+from ingest.read import ColumnText, LayerInfo, batches, decode_column, describe, detect_text
+from ingest.report import Report
+from ingest.source import open_source
+from planning import crs as vncrs
+from planning.errors import InvalidInput, OutsideServiceArea
+from planning.text import normalize_encoding_name
+
+FAMILY = {"zoning": "polygon", "parcels": "polygon", "red_lines": "line"}
+
+
+@dataclass
+class IngestOptions:
+    """Everything the CLI can say about one ingest."""
+
+    kind: str
+    path: Path
+    layer: str | None = None
+    plan: str | None = None
+    plan_meta: dict[str, Any] = field(default_factory=dict)
+    effective: date = field(default_factory=date.today)
+    fields: dict[str, str] = field(default_factory=dict)
+    crs: str | None = None
+    province: str | None = None
+    swap_xy: bool = False
+    encoding: str | None = None
+    commune: str | None = None
+    dry_run: bool = False
+    publish: bool = False
+    loaded_by: str | None = None
+    service_area: tuple[float, float, float, float] = (102.0, 8.0, 110.0, 23.5)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _resolve_crs(opts: IngestOptions, info: LayerInfo, report: Report) -> vncrs.CrsDecision:
+    if opts.crs:
+        decision = vncrs.interpret_crs(vncrs.parse_crs(opts.crs))
+        decision.read = info.crs
+        decision.notes.append(f"CRS given with --crs: {opts.crs}")
+    elif opts.province:
+        epsg = vncrs.epsg_for_province(opts.province)
+        decision = vncrs.CrsDecision(vncrs.CRS.from_epsg(epsg), epsg, info.crs)
+        zones = vncrs.zones_for_province(opts.province)
+        decision.notes.append(f"province {opts.province}: VN-2000 TM-3 EPSG:{epsg}")
+        if len(zones) > 1:
+            others = ", ".join(f"EPSG:{z.epsg} ({z.table})" for z in zones[1:])
+            report.warning(
+                "province_zones",
+                f"province {opts.province} also used {others}; a drawing keeps the meridian of "
+                "the province that made it — check the location",
+            )
+    elif info.crs:
+        decision = vncrs.interpret_crs(vncrs.parse_crs(info.crs))
+    else:
+        raise InvalidInput(
+            f"{opts.path}: no coordinate system (.prj missing or empty); give --crs EPSG:nnnn "
+            "or --province CODE (e.g. --province 46 for Huế)"
+        )
+    if decision.epsg is None:
+        raise InvalidInput(
+            f"{opts.path}: the coordinate system {decision.crs.name!r} has no EPSG code; "
+            "name it with --crs EPSG:nnnn"
+        )
+    for w in decision.warnings:
+        report.warning("crs", w)
+    for n in decision.notes:
+        report.info("crs", n)
+    report.crs_read = info.crs if info.crs is None else vncrs.parse_crs(info.crs).name
+    report.crs_resolved = decision.label
+    return decision
+
+
+def _check_position(
+    opts: IngestOptions, decision: vncrs.CrsDecision, geoms: np.ndarray, first: bool
+) -> None:
+    """Refuse swapped axes and data outside the service area, naming the likely zone."""
+    live = geoms[np.array([g is not None for g in geoms], dtype=bool)] if len(geoms) else geoms
+    if not len(live):
+        return
+    b = tuple(float(v) for v in shapely.total_bounds(live))
+    bounds: vncrs.Bounds = (b[0], b[1], b[2], b[3])
+    if first and not opts.swap_xy and vncrs.looks_swapped(decision.crs, bounds):
+        raise InvalidInput(
+            f"{opts.path}: X and Y look swapped (northing first, as surveyors write X/Y): "
+            f"x≈{bounds[0]:,.0f}, y≈{bounds[1]:,.0f}; load with --swap-xy"
+        )
+    ll = vncrs.project_bounds(vncrs.transformer_to_wgs84(decision.crs), bounds)
+    if any(not np.isfinite(v) for v in ll) or not _overlaps(ll, opts.service_area):
+        hint = vncrs.describe_candidates(vncrs.candidate_zones(bounds, opts.service_area))
+        if not hint and vncrs.looks_lonlat_vn(bounds) and not decision.crs.is_geographic:
+            hint = "they look like longitude/latitude degrees: use --crs EPSG:4326"
+        raise OutsideServiceArea(
+            f"{opts.path}: coordinates fall outside the service area when read as "
+            f"{decision.label}" + (f"; {hint}" if hint else "")
+        )
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
+
+
+def run_ingest(
+    opts: IngestOptions, engine: Engine | None, progress: Progress = _no_progress
+) -> Report:
+    """Validate a file and (unless dry-run) load it as a staged or published revision."""
+    if opts.kind not in FAMILY:
+        raise InvalidInput(f"unknown ingest kind {opts.kind!r}")
+    if opts.kind != "parcels" and not opts.plan and not opts.dry_run:
+        raise InvalidInput("--plan CODE is required")
+    if opts.encoding:
+        opts.encoding = normalize_encoding_name(opts.encoding)
+    family = FAMILY[opts.kind]
+    src = open_source(opts.path, opts.kind, opts.layer)
+    report = Report(
+        source=str(opts.path),
+        kind=opts.kind,
+        layer=src.layer,
+        driver=src.driver,
+        sha256=src.sha256,
+        plan=opts.plan,
+        dry_run=opts.dry_run,
+    )
+    info = describe(src, family, report)
+    mapping = resolve_mapping(opts.kind, info.fields, opts.fields, opts.path.name)
+    report.mapping = {t: {"field": f, "how": mapping.how[t]} for t, f in mapping.columns.items()}
+    if opts.kind == "parcels" and not mapping.get("commune") and not opts.commune:
+        raise InvalidInput(f"{opts.path}: no commune field; give --commune CODE or --commune-field")
+    progress("text", 0, info.count)
+    texts = detect_text(src, info, opts.encoding, report)
+    decision = _resolve_crs(opts, info, report)
+    srid = int(decision.epsg or 0)
+    to84 = vncrs.transformer_to_wgs84(decision.crs)
+    commune_default = commune_text(opts.commune) if opts.commune else None
+
+    loader: Loader | None = None
+    if not opts.dry_run:
+        if engine is None:
+            raise InvalidInput("no database to load into")
+        loader = Loader(engine)
+    state = checks.State(opts.kind)
+    try:
+        first = True
+        for batch in batches(src, info):
+            n_in = len(batch.geoms)
+            report.features_read += n_in
+            geoms = batch.geoms
+            if opts.swap_xy:
+                geoms = np.asarray(shapely.transform(geoms, lambda c: c[:, ::-1]), dtype=object)
+            fixed, stats = repair(geoms, family)
+            checks.note_repairs(state, stats, batch.offset)
+            _check_position(opts, decision, fixed, first)
+            if first and loader is not None:
+                loader.begin(
+                    kind=opts.kind,
+                    plan_code=opts.plan,
+                    plan_meta=opts.plan_meta,
+                    source_name=opts.path.name,
+                    sha256=src.sha256,
+                    layer=src.layer,
+                    crs_read=report.crs_read,
+                    crs_resolved=decision.label,
+                    srid=srid,
+                    effective_from=opts.effective,
+                    loaded_by=opts.loaded_by or _whoami(),
+                )
+                report.revision_id = loader.revision_id
+            first = False
+            keep = np.array([g is not None for g in fixed], dtype=bool)
+            native = fixed[keep]
+            wgs = to_wgs84(native, to84)
+            outside = checks.outside_area(wgs, opts.service_area)
+            state.outside.extend(int(batch.offset + np.flatnonzero(keep)[i]) for i in outside)
+            columns = _decoded_columns(batch.columns, texts, keep)
+            rows = build_rows(
+                opts.kind, mapping, info.fields, columns, native, wgs, srid, commune_default
+            )
+            state.absorb(rows, native, batch.offset, np.flatnonzero(keep))
+            report.features_loaded += len(rows.rows)
+            if loader is not None:
+                loader.copy(rows.rows)
+            progress("load", report.features_read, info.count)
+        if report.features_read == 0:
+            raise InvalidInput(f"{opts.path}: layer {src.layer!r} is empty")
+        report.features_dropped = report.features_read - report.features_loaded
+        checks.finish(state, report, mapping)
+        if loader is not None:
+            report.published = opts.publish and not report.has_errors
+            loader.finish(report, state.communes() or None, opts.publish, opts.loaded_by)
+    except BaseException:
+        if loader is not None:
+            loader.abort()
+        raise
+    return report
+
+
+def _decoded_columns(
+    columns: dict[str, list[Any]], texts: dict[str, ColumnText], keep: np.ndarray
+) -> dict[str, list[Any]]:
+    idx = np.flatnonzero(keep)
+    out: dict[str, list[Any]] = {}
+    for name, values in columns.items():
+        kept = [values[i] for i in idx]
+        out[name] = decode_column(kept, texts[name]) if name in texts else kept
+    return out
+
+
+def _whoami() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None

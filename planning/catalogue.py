@@ -1,0 +1,141 @@
+"""The land-use catalogue and the mapping from zoning function text to its land-use category."""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+ROAD_CODE = "DGT"
+
+
+@dataclass(frozen=True)
+class Category:
+    """One land-use code of the catalogue."""
+
+    code: str
+    scheme: str
+    group: str
+    name_vi: str
+    name_en: str
+    color: str | None
+
+
+@cache
+def categories() -> dict[str, Category]:
+    """Load the catalogue (both schemes) from the project's copy of the reference table."""
+    with (DATA / "land_use_codes.csv").open(encoding="utf-8") as fh:
+        return {
+            r["code"]: Category(
+                r["code"], r["scheme"], r["group"], r["name_vi"], r["name_en"], r["color"] or None
+            )
+            for r in csv.DictReader(fh)
+        }
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip Vietnamese diacritics ("Vỹ Dạ" → "vy da") for matching and search."""
+    decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return re.sub(r"\s+", " ", stripped.lower()).strip()
+
+
+# Zoning plans describe functions in free text (Circular 16/2025 attaches no code list). These
+# phrases, matched on folded text as whole words, longest first, give the land-use category the
+# service shows beside the function. Our own table, built from QCVN 01:2021 function names and
+# the catalogue's Vietnamese names; a plan can always carry explicit codes with --code-field.
+FUNCTION_PHRASES: tuple[tuple[str, str], ...] = (
+    ("o nong thon", "ONT"),
+    ("o do thi", "ODT"),
+    ("o hien trang", "ODT"),
+    ("o moi", "ODT"),
+    ("o lien ke", "ODT"),
+    ("o chinh trang", "ODT"),
+    ("nha o", "ODT"),
+    ("biet thu", "ODT"),
+    ("chung cu", "ODT"),
+    ("dat o", "ODT"),
+    ("giao thong", "DGT"),
+    ("bai do xe", "DGT"),
+    ("duong", "DGT"),
+    ("quang truong", "DGT"),
+    ("cay xanh", "DKV"),
+    ("cong vien", "DKV"),
+    ("vuon hoa", "DKV"),
+    ("vui choi", "DKV"),
+    ("the duc the thao", "DTT"),
+    ("the thao", "DTT"),
+    ("giao duc", "DGD"),
+    ("truong hoc", "DGD"),
+    ("mam non", "DGD"),
+    ("y te", "DYT"),
+    ("benh vien", "DYT"),
+    ("van hoa", "DVH"),
+    ("thuong mai", "TMD"),
+    ("dich vu", "TMD"),
+    ("hon hop", "TMD"),
+    ("co quan", "TSC"),
+    ("tru so", "TSC"),
+    ("di tich", "DDT"),
+    ("di san", "DDT"),
+    ("danh lam", "DDL"),
+    ("ton giao", "TON"),
+    ("tin nguong", "TIN"),
+    ("mat nuoc", "MNC"),
+    ("ho dieu hoa", "MNC"),
+    ("song", "SON"),
+    ("kenh", "SON"),
+    ("thuy loi", "DTL"),
+    ("nghia trang", "NTD"),
+    ("nghia dia", "NTD"),
+    ("khu cong nghiep", "SKK"),
+    ("cum cong nghiep", "SKN"),
+    ("cong nghiep", "SKC"),
+    ("quoc phong", "CQP"),
+    ("an ninh", "CAN"),
+    ("cho", "DCH"),
+    ("nong nghiep", "NKH"),
+    ("trong lua", "LUK"),
+    ("rung", "RSX"),
+)
+_PHRASES = sorted(FUNCTION_PHRASES, key=lambda p: -len(p[0]))
+
+
+def category_for_function(*texts: str | None) -> str | None:
+    """Infer the land-use code of a zoning function, trying the most specific text first."""
+    for text in texts:
+        if not text:
+            continue
+        folded = f" {fold(text)} "
+        folded = re.sub(r"[^a-z0-9]+", " ", folded)
+        folded = f" {folded.strip()} "
+        # The phrase that comes first in the text names the main function ("Đất di tích lịch sử -
+        # văn hóa" is a relic, not a cultural facility); a longer phrase wins a tie.
+        best: tuple[int, int, str] | None = None
+        for phrase, code in _PHRASES:
+            pos = folded.find(f" {phrase} ")
+            if pos >= 0 and (best is None or (pos, -len(phrase)) < best[:2]):
+                best = (pos, -len(phrase), code)
+        if best:
+            return best[2]
+    return None
+
+
+def normalise_code(value: str | None) -> str | None:
+    """Tidy a land-use code read from a file ("odt " → "ODT")."""
+    if value is None:
+        return None
+    v = value.strip().upper()
+    return v or None
+
+
+def is_road(code: str | None, *functions: str | None) -> bool:
+    """Tell whether a zone is planned transport land (DGT or a "giao thông" function)."""
+    if code == ROAD_CODE:
+        return True
+    return any(f and "giao thong" in fold(f) for f in functions)

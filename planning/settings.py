@@ -1,0 +1,61 @@
+"""Settings of the service, read once from the environment (prefix ``PLANNING_``)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# Vietnam's mainland and islands with a margin (lon/lat, WGS 84).
+VIETNAM_BBOX = (102.0, 8.0, 110.0, 23.5)
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """Parse ``minlon,minlat,maxlon,maxlat`` into a checked tuple."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4:
+        raise ValueError("a bbox needs four numbers: minlon,minlat,maxlon,maxlat")
+    a, b, c, d = (float(p) for p in parts)
+    if not (-180 <= a < c <= 180 and -90 <= b < d <= 90):
+        raise ValueError(f"bbox {text!r} is not a valid lon/lat box")
+    return (a, b, c, d)
+
+
+class Settings(BaseSettings):
+    """What can be configured, with the defaults of a local installation."""
+
+    model_config = SettingsConfigDict(env_prefix="PLANNING_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL/PostGIS URL; unset: the local cluster"
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".local", description="where the local cluster and work files live"
+    )
+    db_port: int = Field(default=55432, description="port of the local cluster")
+    service_area: str = Field(
+        default=",".join(str(v) for v in VIETNAM_BBOX),
+        description="lon/lat bbox outside which coordinates are refused",
+    )
+    loaded_by: str | None = Field(default=None, description="name recorded on loaded revisions")
+
+    @field_validator("service_area")
+    @classmethod
+    def _check_area(cls, v: str) -> str:
+        parse_bbox(v)
+        return v
+
+    @cached_property
+    def service_bbox(self) -> tuple[float, float, float, float]:
+        """Return the service area as (minlon, minlat, maxlon, maxlat)."""
+        return parse_bbox(self.service_area)
+
+    def resolved_database_url(self) -> str:
+        """Return the configured URL, or the local cluster's."""
+        if self.database_url:
+            return self.database_url
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.db_port}/planning"
