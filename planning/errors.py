@@ -19,6 +19,10 @@ class OutsideServiceArea(InvalidInput):
     """Coordinates fall outside the configured service area."""
 
 
+class PayloadTooLarge(InvalidInput):
+    """A request body or file exceeds its size limit."""
+
+
 class Conflict(PlanningError):
     """The request conflicts with the current state (e.g. the same file loaded twice)."""
 

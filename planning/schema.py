@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -28,6 +29,10 @@ WGS84 = 4326
 
 metadata = MetaData(schema=SCHEMA)
 
+ZONE_IS_ROAD = (
+    "(code IS NOT DISTINCT FROM 'DGT') OR (coalesce(function_l1, '') || ' ' || "
+    "coalesce(function_l2, '') || ' ' || coalesce(function_l3, '') ~* 'giao th(o|ô|Ô)ng')"
+)
 PLAN_LEVELS = ("detail", "zoning", "general", "land_use")
 REVISION_KINDS = ("zoning", "parcels", "red_lines")
 REVISION_STATES = ("staged", "published", "retired")
@@ -148,6 +153,8 @@ zone = Table(
     Column("area_m2", Float, nullable=False),
     Column("geom", _geom("MULTIPOLYGON"), nullable=False),
     Column("geom_native", _geom("MULTIPOLYGON", srid=-1), nullable=False),
+    # Planned transport land: the DGT category or a "giao thông" function (planning.catalogue).
+    Column("is_road", Boolean, Computed(ZONE_IS_ROAD, persisted=True), nullable=False),
 )
 Index("zone_geom_gist", zone.c.geom, postgresql_using="gist")
 Index("zone_revision", zone.c.revision_id)
@@ -234,4 +241,13 @@ api_key = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True)),
     Column("last_used_at", DateTime(timezone=True)),
+)
+
+# Requests per key and day, flushed from the workers' counters every few seconds.
+api_key_usage = Table(
+    "api_key_usage",
+    metadata,
+    Column("key_id", Integer, ForeignKey("api_key.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("requests", BigInteger, nullable=False, server_default="0"),
 )

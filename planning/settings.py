@@ -42,6 +42,20 @@ class Settings(BaseSettings):
         description="lon/lat bbox outside which coordinates are refused",
     )
     loaded_by: str | None = Field(default=None, description="name recorded on loaded revisions")
+    anon_quota_per_min: int = Field(
+        default=600, ge=1, description="requests per minute per client address without a key"
+    )
+    key_quota_per_min: int = Field(default=600, ge=1, description="default quota of a new key")
+    secret: str | None = Field(
+        default=None, description="server secret for API-key hashes; unset: a file in data_dir"
+    )
+    max_body_bytes: int = Field(default=2_000_000, ge=1024, description="largest request body")
+    cors_origins: str = Field(default="", description="comma-separated origins allowed by CORS")
+    pool_size: int = Field(default=8, ge=1, le=100, description="database connections per worker")
+    statement_timeout_ms: int = Field(default=10_000, ge=100, description="per SQL statement")
+    public_url: str | None = Field(
+        default=None, description="base URL for links, e.g. behind a proxy"
+    )
 
     @field_validator("service_area")
     @classmethod

@@ -25,6 +25,10 @@ depends_on = None
 S = "planning"
 DATA = Path(__file__).resolve().parents[2] / "planning" / "data"
 REFORM_DAY = date(2025, 7, 1)
+ZONE_IS_ROAD = (
+    "(code IS NOT DISTINCT FROM 'DGT') OR (coalesce(function_l1, '') || ' ' || "
+    "coalesce(function_l2, '') || ' ' || coalesce(function_l3, '') ~* 'giao th(o|ô|Ô)ng')"
+)
 
 
 def _geom(kind: str, srid: int = 4326) -> Geometry:
@@ -155,6 +159,7 @@ def upgrade() -> None:
         sa.Column("area_m2", sa.Float, nullable=False),
         sa.Column("geom", _geom("MULTIPOLYGON"), nullable=False),
         sa.Column("geom_native", _geom("MULTIPOLYGON", -1), nullable=False),
+        sa.Column("is_road", sa.Boolean, sa.Computed(ZONE_IS_ROAD, persisted=True), nullable=False),
         schema=S,
     )
     op.create_index("zone_geom_gist", "zone", ["geom"], postgresql_using="gist", schema=S)
@@ -236,6 +241,18 @@ def upgrade() -> None:
         ),
         sa.Column("revoked_at", sa.DateTime(timezone=True)),
         sa.Column("last_used_at", sa.DateTime(timezone=True)),
+        schema=S,
+    )
+    op.create_table(
+        "api_key_usage",
+        sa.Column(
+            "key_id",
+            sa.Integer,
+            sa.ForeignKey(f"{S}.api_key.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("requests", sa.BigInteger, nullable=False, server_default="0"),
         schema=S,
     )
     _seed(category, commune, merge)
@@ -320,6 +337,7 @@ def _seed(category: sa.Table, commune: sa.Table, merge: sa.Table) -> None:
 
 def downgrade() -> None:
     for table in (
+        "api_key_usage",
         "api_key",
         "commune_merge",
         "commune",

@@ -1,0 +1,51 @@
+"""Request dependencies: a database connection, the settings, common query parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import Connection, Engine
+
+from planning.settings import Settings
+
+
+def engine_of(request: Request) -> Engine:
+    """Return the app's engine (owned by the lifespan)."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_conn(request: Request) -> Iterator[Connection]:
+    """Yield a pooled connection for one request."""
+    with engine_of(request).connect() as conn:
+        yield conn
+
+
+def get_settings(request: Request) -> Settings:
+    """Return the app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+Conn = Annotated[Connection, Depends(get_conn)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def as_of(
+    on: Annotated[
+        date | None,
+        Query(alias="date", description="answer as of this date (YYYY-MM-DD); default today"),
+    ] = None,
+) -> date:
+    """Return the as-of date of a request."""
+    if on is not None and not (date(1900, 1, 1) <= on <= date(2200, 1, 1)):
+        from planning.errors import InvalidInput
+
+        raise InvalidInput("date must lie between 1900-01-01 and 2200-01-01")
+    return on or date.today()
+
+
+AsOf = Annotated[date, Depends(as_of)]

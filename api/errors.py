@@ -1,0 +1,99 @@
+"""Map domain errors to HTTP answers: JSON ``{"detail": ...}``, never a trace or SQL."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from planning.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    InvalidInput,
+    NotFound,
+    OutsideServiceArea,
+    PayloadTooLarge,
+    PlanningError,
+)
+
+log = logging.getLogger("api")
+
+# One table from domain error to status.
+STATUS: dict[type[PlanningError], int] = {
+    NotFound: 404,
+    PayloadTooLarge: 413,
+    OutsideServiceArea: 422,
+    InvalidInput: 422,
+    Conflict: 409,
+    DatabaseUnavailable: 503,
+}
+RETRY_AFTER_S = "5"
+
+
+def status_of(exc: PlanningError) -> int:
+    """Return the HTTP status of a domain error."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
+    out = []
+    for err in exc.errors()[:20]:
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append(
+            {"loc": loc, "msg": str(err.get("msg", "invalid"))[:200], "type": err.get("type")}
+        )
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the exception handlers."""
+
+    @app.exception_handler(PlanningError)
+    async def planning_error(request: Request, exc: PlanningError) -> JSONResponse:
+        status = status_of(exc)
+        headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_detail(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def db_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER_S},
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if "statement timeout" in str(exc.orig) or "canceling statement" in str(exc.orig):
+            return JSONResponse(
+                {"detail": "the query took too long"},
+                status_code=503,
+                headers={"Retry-After": RETRY_AFTER_S},
+            )
+        log.error("database error on %s: %s", request.url.path, exc.orig)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)

@@ -1,0 +1,139 @@
+"""The HTTP service: ``create_app(settings)`` builds it; the lifespan owns the database pool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine, create_engine, text
+
+from api import errors
+from api.middleware import Guard
+from api.quota import Limiter
+from api.routers import health, lookup, ogc, parcels, plans, usage
+from planning.keys import server_secret
+from planning.settings import Settings
+
+log = logging.getLogger("api")
+USAGE_FLUSH_S = 5.0
+
+DESCRIPTION = """
+**Tra cứu thông tin quy hoạch** — what the approved urban plans of Vietnam say about a place.
+
+Look up a point (WGS 84 or VN-2000), a parcel by commune, sheet and parcel number, or any polygon,
+and get the plans, land-use zones and indicators that apply, with exact planar areas in the plan's
+VN-2000 TM-3 plane. Every answer carries the data version and a disclaimer: it is for reference
+and does not replace the planning certificate (chứng chỉ quy hoạch).
+
+Send `X-API-Key` for a professional quota; anonymous calls are limited per client address.
+"""
+
+
+def _engine(settings: Settings) -> Engine:
+    return create_engine(
+        settings.resolved_database_url(),
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_timeout=5,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "application_name": "planning-api",
+            "connect_timeout": 3,
+            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+        },
+    )
+
+
+async def _flush_usage(app: FastAPI) -> None:
+    """Move the workers' per-key daily counts into the database."""
+    counts = app.state.limiter.drain_daily()
+    if not counts:
+        return
+
+    def write() -> None:
+        with app.state.engine.begin() as conn:
+            for (key_id, day), n in counts.items():
+                conn.execute(
+                    text(
+                        "INSERT INTO planning.api_key_usage (key_id, day, requests) "
+                        "VALUES (:k, :d, :n) ON CONFLICT (key_id, day) DO UPDATE "
+                        "SET requests = api_key_usage.requests + EXCLUDED.requests"
+                    ),
+                    {"k": key_id, "d": day, "n": n},
+                )
+                conn.execute(
+                    text("UPDATE planning.api_key SET last_used_at = now() WHERE id = :k"),
+                    {"k": key_id},
+                )
+
+    try:
+        await anyio.to_thread.run_sync(write)
+    except Exception as exc:  # the database may be down; keep the counts for later
+        log.warning("usage flush failed: %s", type(exc).__name__)
+        for k, n in counts.items():
+            app.state.limiter._daily[k] += n
+
+
+async def _usage_loop(app: FastAPI) -> None:
+    while True:
+        await asyncio.sleep(USAGE_FLUSH_S)
+        await _flush_usage(app)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service (nothing connects before the first request)."""
+    settings = settings or Settings()
+    limiter = Limiter()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = _engine(settings)
+        app.state.secret = server_secret(settings)
+        task = asyncio.create_task(_usage_loop(app))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await _flush_usage(app)
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Tra cứu thông tin quy hoạch — Planning information lookup",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.limiter = limiter
+    errors.install(app)
+    for router in (health.router, lookup.router, parcels.router, plans.router, usage.router):
+        app.include_router(router)
+    app.include_router(ogc.router)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type", "Content-Crs"],
+            expose_headers=["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
+        )
+    app.add_middleware(
+        Guard,
+        max_body=settings.max_body_bytes,
+        anon_quota=settings.anon_quota_per_min,
+        limiter=limiter,
+    )
+    return app

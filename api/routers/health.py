@@ -1,0 +1,34 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+def healthz() -> dict[str, str]:
+    """Answer while the process lives."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The database answers", responses={503: {}})
+def readyz(request: Request) -> Any:
+    """Answer 200 when the database answers, 503 otherwise."""
+    try:
+        with request.app.state.engine.connect() as conn:
+            version = conn.execute(
+                text("SELECT coalesce(max(id), 0) FROM planning.publication")
+            ).scalar_one()
+    except Exception:
+        return JSONResponse(
+            {"status": "unavailable", "detail": "the database does not answer"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    return {"status": "ready", "data_version": int(version)}

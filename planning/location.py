@@ -1,0 +1,97 @@
+"""Turn a location as people give it (lon/lat, VN-2000 X/Y with a CRS or a province) into one."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from planning import crs as vncrs
+from planning.errors import InvalidInput, OutsideServiceArea
+
+Bounds = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Location:
+    """A point in WGS 84 and in the VN-2000 TM-3 zone it was given in (or the local one)."""
+
+    lon: float
+    lat: float
+    x: float
+    y: float
+    epsg: int
+    zone_guessed: bool = False  # the VN-2000 zone was picked by longitude, not given
+
+
+def _finite(*values: float) -> None:
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidInput("coordinates must be finite numbers")
+
+
+def _local_zone(lon: float) -> int:
+    """Pick the VN-2000 TM-3 zone nearest a longitude (for echoing a WGS 84 point)."""
+    meridians = vncrs.tm3_epsg_by_meridian()
+    best = min(meridians, key=lambda m: abs(m - lon))
+    return meridians[best]
+
+
+def from_lonlat(lon: float, lat: float, area: Bounds, epsg: int | None = None) -> Location:
+    """Check a WGS 84 point and add its VN-2000 coordinates."""
+    _finite(lon, lat)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInput(f"lon {lon} / lat {lat} are not valid WGS 84 degrees")
+    if not (area[0] <= lon <= area[2] and area[1] <= lat <= area[3]):
+        raise OutsideServiceArea(
+            f"the point lon {lon}, lat {lat} lies outside the service area "
+            f"({area[0]}–{area[2]}° E, {area[1]}–{area[3]}° N)"
+        )
+    zone = epsg or _local_zone(lon)
+    x, y = vncrs.from_wgs84(zone).transform(lon, lat)
+    return Location(lon, lat, float(x), float(y), zone, zone_guessed=epsg is None)
+
+
+def in_zone(loc: Location, epsg: int) -> Location:
+    """Return the same point with its VN-2000 coordinates in another zone."""
+    if epsg == loc.epsg or epsg in (4326, 4756):
+        return loc
+    x, y = vncrs.from_wgs84(epsg).transform(loc.lon, loc.lat)
+    return Location(loc.lon, loc.lat, float(x), float(y), epsg)
+
+
+def from_projected(
+    x: float, y: float, epsg: int, area: Bounds, northing_first: bool = False
+) -> Location:
+    """Check a projected point (optionally written northing first) and add lon/lat."""
+    _finite(x, y)
+    if northing_first:
+        x, y = y, x
+    try:
+        lon, lat = vncrs.to_wgs84(epsg).transform(x, y)
+    except Exception as exc:  # pyproj raises several types for unusable codes
+        raise InvalidInput(f"cannot use EPSG:{epsg} for this point") from exc
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise InvalidInput(f"x {x} / y {y} are not valid coordinates in EPSG:{epsg}")
+    if not (area[0] <= lon <= area[2] and area[1] <= lat <= area[3]):
+        hint = ""
+        if not northing_first and vncrs.looks_swapped(vncrs.CRS.from_epsg(epsg), (x, y, x, y)):
+            hint = " (X and Y look swapped: surveyors write X = northing; add axis=ne)"
+        raise OutsideServiceArea(f"x {x}, y {y} in EPSG:{epsg} lies outside the service area{hint}")
+    return Location(float(lon), float(lat), x, y, epsg)
+
+
+def parse_epsg(value: str) -> int:
+    """Read ``EPSG:nnnn`` (or a bare number) as an EPSG code the service supports."""
+    v = value.strip().upper().removeprefix("EPSG:")
+    if v.startswith("HTTP://WWW.OPENGIS.NET/DEF/CRS/EPSG/0/"):
+        v = v.rsplit("/", 1)[-1]
+    if v in ("CRS84", "HTTP://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84"):
+        return 4326
+    if not v.isdigit() or len(v) > 6:
+        raise InvalidInput(f"unsupported CRS {value!r}: use EPSG:4326 or a VN-2000 code")
+    code = int(v)
+    allowed = set(vncrs.tm3_epsg_by_meridian().values()) | {4326, 4756, 3405, 3406}
+    if code not in allowed:
+        raise InvalidInput(
+            f"unsupported CRS EPSG:{code}: use EPSG:4326 or a VN-2000 TM-3 zone (e.g. EPSG:9214)"
+        )
+    return code

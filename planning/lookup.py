@@ -1,0 +1,417 @@
+"""Answer lookups: plans and zones at a point, a parcel's zone breakdown, parcel search."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from planning.catalogue import fold
+from planning.errors import Conflict, InvalidInput, NotFound
+from planning.location import Location, in_zone
+from planning.texts import DISCLAIMER, LEVEL_NAMES
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+LEVEL_RANK = {"detail": 0, "zoning": 1, "general": 2, "land_use": 3}
+# A point closer than this to a zone boundary (m) belongs to the zones on both sides.
+BOUNDARY_TOLERANCE_M = 0.005
+RED_LINE_RADIUS_M = 100.0
+# Pieces smaller than this (m²) round to 0.00: slivers along shared edges, not shown as zones.
+MIN_PIECE_M2 = 0.005
+INDICATORS = ("density_max", "floors_min", "floors_max", "far_max", "height_max_m", "setback_m")
+
+
+@cache
+def sql(name: str) -> str:
+    """Return the text of a SQL file beside this module."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _r2(v: float | None) -> float | None:
+    return None if v is None else round(float(v), 2)
+
+
+def plan_json(z: dict[str, Any]) -> dict[str, Any]:
+    """Describe the plan a zone row belongs to."""
+    level = z["level"]
+    return {
+        "code": z["plan_code"],
+        "name": z["plan_name"],
+        "level": level,
+        "level_name": LEVEL_NAMES.get(level),
+        "decision": z["decision"],
+        "decision_date": z["decision_date"],
+        "scale": z["scale"],
+        "authority": z["authority"],
+    }
+
+
+def zone_json(z: dict[str, Any]) -> dict[str, Any]:
+    """Describe one zone: function, lot, land-use category and indicators."""
+    levels = [z["function_l1"], z["function_l2"], z["function_l3"]]
+    return {
+        "id": z["id"],
+        "code": z["code"],
+        "function": next((f for f in reversed(levels) if f), None),
+        "functions": levels,
+        "lot": z["lot"],
+        "name": z["name"],
+        "land_use": (
+            {"code": z["code"], "name_vi": z["name_vi"], "name_en": z["name_en"]}
+            if z.get("name_vi")
+            else None
+        ),
+        "is_road": z["is_road"],
+        "indicators": {k: z[k] for k in INDICATORS},
+    }
+
+
+def _by_plan(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["revision_id"], []).append(r)
+    ordered = sorted(
+        groups.values(), key=lambda g: (LEVEL_RANK.get(g[0]["level"], 9), g[0]["plan_code"])
+    )
+    return [(g[0], g) for g in ordered]
+
+
+def red_line_box_degrees(lat: float) -> float:
+    """Return a lon/lat half-width that surely covers the red-line search radius."""
+    return RED_LINE_RADIUS_M / (111_000.0 * max(math.cos(math.radians(lat)), 0.1)) * 1.2
+
+
+def location_json(loc: Location) -> dict[str, Any]:
+    """Echo a location in WGS 84 and VN-2000."""
+    return {
+        "wgs84": {"lon": round(loc.lon, 8), "lat": round(loc.lat, 8)},
+        "vn2000": {"x": round(loc.x, 3), "y": round(loc.y, 3), "crs": f"EPSG:{loc.epsg}"},
+    }
+
+
+def parcel_json(p: dict[str, Any]) -> dict[str, Any]:
+    """Describe a parcel: key, areas, land use, address."""
+    return {
+        "commune": p["commune_code"],
+        "sheet": p["sheet"],
+        "parcel": p["parcel_no"],
+        "area_m2": _r2(p["area_m2"]),
+        "area_official_m2": p["area_official"],
+        "land_use_code": p["land_use_code"],
+        "address": p["address"],
+    }
+
+
+def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
+    """Return every applicable plan with its zones at a point, the parcel and the red line."""
+    row = conn.execute(
+        text(sql("lookup_point")),
+        {
+            "lon": loc.lon,
+            "lat": loc.lat,
+            "x": loc.x,
+            "y": loc.y,
+            "epsg": loc.epsg,
+            "d": on,
+            "tol": BOUNDARY_TOLERANCE_M,
+            "deg": red_line_box_degrees(loc.lat),
+        },
+    ).one()
+    plans = [
+        {
+            "plan": plan_json(first),
+            "revision": {
+                "id": first["revision_id"],
+                "version": first["version"],
+                "effective_from": first["effective_from"],
+            },
+            "zones": [zone_json(z) for z in sorted(zs, key=lambda z: (z["lot"] or "", z["id"]))],
+        }
+        for first, zs in _by_plan(row.zones)
+    ]
+    red = row.red_line
+    if loc.zone_guessed and row.zones:
+        # Echo VN-2000 coordinates in the plane of the governing plan's data.
+        loc = in_zone(loc, int(_by_plan(row.zones)[0][0]["srid"]))
+    return {
+        "location": location_json(loc),
+        "date": on.isoformat(),
+        "parcel": parcel_json(row.parcel) if row.parcel else None,
+        "plans": plans,
+        "red_line": (
+            {
+                "road_name": red["road_name"],
+                "row_width_m": red["row_width_m"],
+                "plan": red["plan_code"],
+                "distance_m": _r2(red["distance_m"]),
+            }
+            if red
+            else None
+        ),
+        "data_version": int(row.data_version),
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def _shares(areas: list[float], total: float) -> list[float]:
+    """Return percentages to 0.01 that add up to exactly 100 with the uncovered rest last."""
+    if total <= 0:
+        return [0.0 for _ in areas]
+    parts = [*areas, max(total - sum(areas), 0.0)]
+    raw = [Decimal(a) / Decimal(total) * 10000 for a in parts]
+    floors = [int(r) for r in raw]
+    short = 10000 - sum(floors)
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - floors[i], reverse=True)
+    for i in order[: max(short, 0)]:
+        floors[i] += 1
+    return [float(Decimal(f) / 100) for f in floors]
+
+
+def _round2(v: float) -> float:
+    return float(Decimal(v).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+
+
+def breakdown(
+    conn: Connection, ewkb: bytes, on: date, with_geometry: bool = False
+) -> dict[str, Any]:
+    """Split a polygon among the zones of every applicable plan (planar m² in each plan's CRS)."""
+    row = conn.execute(
+        text(sql("breakdown")),
+        {"g": ewkb, "d": on, "with_geometry": with_geometry, "min_piece": MIN_PIECE_M2},
+    ).one()
+    per_plan = {p["revision_id"]: p for p in row.plans}
+    out = []
+    for first, zs in _by_plan(row.zones):
+        agg = per_plan[first["revision_id"]]
+        total = float(agg["target_area_m2"])
+        areas = [float(z["area_m2"]) for z in zs]
+        shares = _shares(areas, total)
+        zones = []
+        for z, share in zip(zs, shares, strict=False):
+            item = zone_json(z)
+            item["area_m2"] = _round2(float(z["area_m2"]))
+            item["share_pct"] = share
+            if with_geometry:
+                item["geometry"] = z["geometry"]
+            zones.append(item)
+        covered = float(agg["covered_m2"] or 0.0)
+        road = float(agg["road_m2"] or 0.0)
+        out.append(
+            {
+                "plan": plan_json(first),
+                "revision": {
+                    "id": first["revision_id"],
+                    "version": first["version"],
+                    "effective_from": first["effective_from"],
+                },
+                "crs": f"EPSG:{first['srid']}",
+                "area_m2": _round2(total),
+                "area_in_plan_m2": _round2(covered),
+                "outside_plan_m2": _round2(max(total - covered, 0.0)),
+                "outside_plan_pct": shares[-1] if len(shares) > len(zs) else 0.0,
+                "zones": zones,
+                "road_area_m2": _round2(road),
+                "remaining_area_m2": _round2(max(total - road, 0.0)),
+            }
+        )
+    governing = out[0] if out else None
+    return {
+        "plans": out,
+        "road_area_m2": governing["road_area_m2"] if governing else 0.0,
+        "remaining_area_m2": governing["remaining_area_m2"] if governing else None,
+        "data_version": int(row.data_version),
+    }
+
+
+PARCEL_SQL = """
+SELECT pa.id, pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
+       pa.land_use_code, pa.address, ST_AsEWKB(pa.geom_native) AS ewkb,
+       ST_AsGeoJSON(pa.geom, 7) AS geojson
+FROM planning.parcel pa
+JOIN planning.parcel_coverage pc
+  ON pc.revision_id = pa.revision_id AND pc.commune_code = pa.commune_code
+WHERE pa.sheet = :sheet AND pa.parcel_no = :parcel AND pa.commune_code = ANY(:codes)
+  AND pc.effective_from <= :d AND (pc.effective_to IS NULL OR :d < pc.effective_to)
+"""
+ALIASES_SQL = """
+SELECT old_code AS code FROM planning.commune_merge WHERE new_code = :c
+UNION SELECT new_code FROM planning.commune_merge WHERE old_code = :c
+"""
+
+
+def normalise_key(value: str, what: str) -> str:
+    """Normalise a commune, sheet or parcel number as ingest stored it."""
+    v = value.strip()
+    if not v or len(v) > 20:
+        raise InvalidInput(f"{what} must have 1 to 20 characters")
+    if v.isdigit():
+        return str(int(v))
+    return v.upper()
+
+
+def commune_aliases(conn: Connection, code: str) -> list[str]:
+    """Return the code plus the codes it replaced or was merged into (2025 reform)."""
+    others = conn.execute(text(ALIASES_SQL), {"c": code}).scalars().all()
+    return [code, *[o for o in others if o != code]]
+
+
+def find_parcel(
+    conn: Connection, commune: str, sheet: str, parcel: str, on: date
+) -> dict[str, Any]:
+    """Find a parcel by its key; the commune may be today's code or the cadastral map's."""
+    c = commune.strip()
+    if not c.isdigit() or len(c) > 5:
+        raise InvalidInput("the commune is its 5-digit GSO code, e.g. 19753")
+    c = c.zfill(5)
+    s, p = normalise_key(sheet, "sheet"), normalise_key(parcel, "parcel")
+    rows = [
+        dict(r._mapping)
+        for r in conn.execute(
+            text(PARCEL_SQL),
+            {"sheet": s, "parcel": p, "codes": commune_aliases(conn, c), "d": on},
+        ).all()
+    ]
+    if not rows:
+        raise NotFound(f"no parcel {c}/{s}/{p} (commune/sheet/parcel) on {on.isoformat()}")
+    exact = [r for r in rows if r["commune_code"] == c]
+    if exact:
+        return exact[0]
+    if len(rows) > 1:
+        codes = ", ".join(sorted(r["commune_code"] for r in rows))
+        raise Conflict(f"sheet {s} parcel {p} exists in several former communes ({codes})")
+    return rows[0]
+
+
+SEARCH_SQL = """
+SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
+       pa.land_use_code, pa.address, count(*) OVER () AS total
+FROM planning.parcel pa
+JOIN planning.parcel_coverage pc
+  ON pc.revision_id = pa.revision_id AND pc.commune_code = pa.commune_code
+WHERE pc.effective_from <= :d AND (pc.effective_to IS NULL OR :d < pc.effective_to)
+  AND (CAST(:codes AS text[]) IS NULL OR pa.commune_code = ANY(:codes))
+  AND (CAST(:sheet AS text) IS NULL OR pa.sheet = :sheet)
+  AND (CAST(:parcel AS text) IS NULL OR pa.parcel_no = :parcel)
+  AND (CAST(:q AS text) IS NULL OR pa.address_search LIKE :q ESCAPE '\\')
+ORDER BY pa.commune_code, length(pa.sheet), pa.sheet, length(pa.parcel_no), pa.parcel_no
+LIMIT :limit OFFSET :offset
+"""
+
+
+def search_parcels(
+    conn: Connection,
+    on: date,
+    commune: str | None = None,
+    sheet: str | None = None,
+    parcel: str | None = None,
+    q: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Search parcels by key parts and address words without diacritics ("vy da")."""
+    codes = None
+    if commune:
+        c = commune.strip()
+        if not c.isdigit() or len(c) > 5:
+            raise InvalidInput("the commune is its 5-digit GSO code, e.g. 19753")
+        codes = commune_aliases(conn, c.zfill(5))
+    pattern = None
+    if q:
+        words = fold(q).split()
+        if words:
+            esc = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
+            pattern = "%" + "%".join(esc) + "%"
+    rows = conn.execute(
+        text(SEARCH_SQL),
+        {
+            "d": on,
+            "codes": codes,
+            "sheet": normalise_key(sheet, "sheet") if sheet else None,
+            "parcel": normalise_key(parcel, "parcel") if parcel else None,
+            "q": pattern,
+            "limit": limit,
+            "offset": offset,
+        },
+    ).all()
+    total = int(rows[0].total) if rows else _count_beyond(conn, on, codes, sheet, parcel, pattern)
+    return total, [parcel_json(dict(r._mapping)) for r in rows]
+
+
+def _count_beyond(
+    conn: Connection,
+    on: date,
+    codes: list[str] | None,
+    sheet: str | None,
+    parcel: str | None,
+    pattern: str | None,
+) -> int:
+    """Count matches when the page is past the end (the window count is then unavailable)."""
+    q = SEARCH_SQL.split("ORDER BY")[0].replace(
+        "SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,\n"
+        "       pa.land_use_code, pa.address, count(*) OVER () AS total",
+        "SELECT count(*)",
+    )
+    return int(
+        conn.execute(
+            text(q),
+            {
+                "d": on,
+                "codes": codes,
+                "sheet": normalise_key(sheet, "sheet") if sheet else None,
+                "parcel": normalise_key(parcel, "parcel") if parcel else None,
+                "q": pattern,
+            },
+        ).scalar_one()
+    )
+
+
+def current_data_version(conn: Connection) -> int:
+    """Return the data version (changes with every publish and rollback)."""
+    return int(
+        conn.execute(text("SELECT coalesce(max(id), 0) FROM planning.publication")).scalar_one()
+    )
+
+
+def polygon_area(conn: Connection, ewkb: bytes) -> tuple[float, str]:
+    """Return a polygon's planar area in its VN-2000 plane (lon/lat: the nearest TM-3 zone)."""
+    from planning.crs import tm3_epsg_by_meridian
+
+    row = conn.execute(
+        text(
+            "SELECT ST_SRID(g) AS srid, ST_X(ST_Centroid(ST_Transform(g, 4326))) AS lon "
+            "FROM (SELECT ST_GeomFromEWKB(:g) AS g) s"
+        ),
+        {"g": ewkb},
+    ).one()
+    srid = int(row.srid)
+    if srid in (4326, 4756):
+        meridians = tm3_epsg_by_meridian()
+        srid = meridians[min(meridians, key=lambda m: abs(m - float(row.lon)))]
+    area = conn.execute(
+        text("SELECT ST_Area(ST_Transform(ST_GeomFromEWKB(:g), :srid))"), {"g": ewkb, "srid": srid}
+    ).scalar_one()
+    return _round2(float(area)), f"EPSG:{srid}"
+
+
+def parcel_answer(
+    conn: Connection, commune: str, sheet: str, parcel: str, on: date, with_geometry: bool = False
+) -> dict[str, Any]:
+    """Return a parcel's facts and its breakdown by plan and zone."""
+    import json as _json
+
+    p = find_parcel(conn, commune, sheet, parcel, on)
+    result = breakdown(conn, bytes(p["ewkb"]), on, with_geometry)
+    out: dict[str, Any] = {
+        "parcel": parcel_json(p),
+        **result,
+        "date": on.isoformat(),
+        "disclaimer": DISCLAIMER,
+    }
+    if with_geometry:
+        out["geometry"] = _json.loads(p["geojson"])
+    return out
