@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
-# Debian packages the service needs: PostGIS for the local cluster, GDAL's tools for the benchmark.
-DEB_PACKAGES := postgresql-15-postgis-3 gdal-bin
+# Debian packages: PostGIS for the local cluster, GDAL's tools for the benchmark, the label font.
+DEB_PACKAGES := postgresql-15-postgis-3 gdal-bin fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help deps venv db demo run test lint fmt clean-db bench

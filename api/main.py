@@ -16,9 +16,10 @@ from sqlalchemy import Engine, create_engine, text
 from api import errors
 from api.middleware import Guard
 from api.quota import Limiter
-from api.routers import health, lookup, ogc, parcels, plans, usage
+from api.routers import health, lookup, ogc, parcels, plans, styles, tiles, usage
 from planning.keys import server_secret
 from planning.settings import Settings
+from tilesets.service import TileService
 
 log = logging.getLogger("api")
 USAGE_FLUSH_S = 5.0
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = _engine(settings)
         app.state.secret = server_secret(settings)
+        app.state.tiles = TileService(app.state.engine, settings.tile_cache_mb)
         task = asyncio.create_task(_usage_loop(app))
         try:
             yield
@@ -121,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, lookup.router, parcels.router, plans.router, usage.router):
         app.include_router(router)
     app.include_router(ogc.router)
+    app.include_router(tiles.router)
+    app.include_router(styles.router)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(

@@ -11,6 +11,10 @@ class NotFound(PlanningError):
     """A plan, revision, parcel or zone does not exist."""
 
 
+class BadRequest(PlanningError):
+    """The request is malformed in a way no parameter check catches (HTTP 400)."""
+
+
 class InvalidInput(PlanningError):
     """The caller's input is malformed or out of range."""
 

@@ -85,6 +85,8 @@ revision = Table(
     Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True)),
     Column("retired_at", DateTime(timezone=True)),
+    # Union of a zoning revision's zones (the plans tileset draws it).
+    Column("boundary", _geom("MULTIPOLYGON")),
     CheckConstraint(f"kind IN {REVISION_KINDS!r}", name="revision_kind_check"),
     CheckConstraint(f"state IN {REVISION_STATES!r}", name="revision_state_check"),
     CheckConstraint(
@@ -101,6 +103,7 @@ Index(
     postgresql_where=text("state <> 'retired'"),
 )
 Index("revision_plan_kind", revision.c.plan_id, revision.c.kind, revision.c.state)
+Index("revision_boundary_gist", revision.c.boundary, postgresql_using="gist")
 
 # Parcels revisions replace earlier ones commune by commune: each published parcels revision holds
 # one validity interval per commune it covers (the plan kinds use revision.effective_from/to).

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     cors_origins: str = Field(default="", description="comma-separated origins allowed by CORS")
     pool_size: int = Field(default=8, ge=1, le=100, description="database connections per worker")
     statement_timeout_ms: int = Field(default=10_000, ge=100, description="per SQL statement")
+    tile_cache_mb: int = Field(
+        default=256, ge=0, description="in-process tile cache; 0 turns it off"
+    )
+    basemap_style: str | None = Field(default=None, description="MapLibre style URL of a basemap")
     public_url: str | None = Field(
         default=None, description="base URL for links, e.g. behind a proxy"
     )

@@ -1,0 +1,109 @@
+"""Vector tiles, TileJSON (HTTP only; tilesets/ does the work)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import anyio
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from api.deps import Conn
+from api.routers.lookup import ERRORS
+from planning.errors import InvalidInput
+from planning.revisions import data_version
+from tilesets.cache import Tile
+from tilesets.tilejson import tilejson
+
+router = APIRouter(tags=["tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=60"
+NAME = Annotated[
+    str, Path(pattern=r"^[a-z_]{1,20}$", description="zoning, parcels, red_lines, plans")
+]
+
+
+def _base(request: Request) -> str:
+    configured = request.app.state.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("date must be YYYY-MM-DD") from None
+
+
+def _respond(request: Request, tile: Tile, cache_control: str) -> Response:
+    gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
+    etag = f'"{tile.etag}-gz"' if gzip_ok else f'"{tile.etag}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    inm = request.headers.get("if-none-match")
+    if inm and etag in [t.strip().removeprefix("W/") for t in inm.split(",")]:
+        return Response(status_code=304, headers=headers)
+    if not tile.raw:
+        # An empty tile is always 204 No Content (documented in the README).
+        return Response(status_code=204, headers=headers)
+    if gzip_ok:
+        headers["Content-Encoding"] = "gzip"
+        return Response(tile.gz, media_type=MVT, headers=headers)
+    return Response(tile.raw, media_type=MVT, headers=headers)
+
+
+@router.get(
+    "/tiles/{tileset}/{z}/{x}/{y}.mvt",
+    responses={**ERRORS, 200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}},
+    summary="A vector tile",
+)
+async def tile(
+    request: Request,
+    tileset: NAME,
+    z: Annotated[int, Path(description="zoom")],
+    x: Annotated[int, Path(description="column")],
+    y: Annotated[int, Path(description="row")],
+    v: Annotated[
+        int | None, Query(ge=0, le=2**62, description="data version (from TileJSON)")
+    ] = None,
+    date: Annotated[str | None, Query(max_length=10, description="as-of date YYYY-MM-DD")] = None,
+) -> Response:
+    """Return a Mapbox Vector Tile; versioned URLs are immutable, others cached briefly."""
+    service = request.app.state.tiles
+    on = _date(date)
+    if v is not None:
+        hit = service.cached(tileset, z, x, y, v, on)
+        if hit is not None:
+            return _respond(request, hit, IMMUTABLE)
+    outcome = await anyio.to_thread.run_sync(service.get, tileset, z, x, y, v, on)
+    if outcome.stale:
+        query = {"v": outcome.version, **({"date": date} if date else {})}
+        return Response(
+            status_code=302,
+            headers={
+                "Location": f"/tiles/{tileset}/{z}/{x}/{y}.mvt?{urlencode(query)}",
+                "Cache-Control": "no-cache",
+            },
+        )
+    return _respond(request, outcome.tile, IMMUTABLE if v is not None else SHORT)
+
+
+@router.get("/tiles/{tileset}.json", responses=ERRORS, summary="TileJSON 3.0 of a tileset")
+def tilejson_doc(
+    request: Request,
+    conn: Conn,
+    tileset: NAME,
+    date: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    """Describe a tileset; its tile URL carries the current data version."""
+    doc: dict[str, Any] = tilejson(conn, tileset, _base(request), data_version(conn), _date(date))
+    return Response(
+        json.dumps(doc, ensure_ascii=False),
+        media_type="application/json",
+        headers={"Cache-Control": "no-cache"},
+    )

@@ -1,0 +1,65 @@
+"""TileJSON 3.0 documents, with the data version in the tile URL."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from tilesets.definitions import Tileset
+from tilesets.render import tileset
+
+ATTRIBUTION = "Dữ liệu quy hoạch: cơ quan quản lý quy hoạch / planning data: planning authority"
+
+
+def data_bounds(conn: Connection, ts: Tileset, on: date) -> list[float] | None:
+    """Return the lon/lat extent of what a tileset shows on a date."""
+    layer = ts.layers[0]
+    row = conn.execute(
+        text(
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
+            f"SELECT ST_Extent(t.{layer.geom_column}) AS e FROM planning.{layer.table} t "
+            f"{layer.where}) s"
+        ),
+        {"d": on},
+    ).one()
+    return None if row[0] is None else [round(float(v), 6) for v in row]
+
+
+def tilejson(
+    conn: Connection, name: str, base_url: str, version: int, on: date | None
+) -> dict[str, Any]:
+    """Describe a tileset for MapLibre, QGIS and GDAL."""
+    ts = tileset(name)
+    bounds = data_bounds(conn, ts, on or date.today()) or [102.0, 8.0, 110.0, 23.5]
+    query = f"v={version}" + (f"&date={on.isoformat()}" if on else "")
+    centre_zoom = max(ts.minzoom, min(14, ts.maxzoom))
+    return {
+        "tilejson": "3.0.0",
+        "name": ts.name,
+        "description": f"{ts.title['vi']} — {ts.title['en']}",
+        "version": "1.0.0",
+        "attribution": ATTRIBUTION,
+        "scheme": "xyz",
+        "tiles": [f"{base_url}/tiles/{ts.name}/{{z}}/{{x}}/{{y}}.mvt?{query}"],
+        "minzoom": ts.minzoom,
+        "maxzoom": ts.maxzoom,
+        "bounds": bounds,
+        "center": [
+            round((bounds[0] + bounds[2]) / 2, 6),
+            round((bounds[1] + bounds[3]) / 2, 6),
+            centre_zoom,
+        ],
+        "vector_layers": [
+            {
+                "id": layer.id,
+                "description": layer.description,
+                "minzoom": layer.minzoom,
+                "maxzoom": layer.maxzoom,
+                "fields": {a.name: a.kind for a in layer.attributes},
+            }
+            for layer in ts.layers
+        ],
+        "data_version": version,
+    }
