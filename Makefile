@@ -7,10 +7,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 # Debian packages: PostGIS for the local cluster, GDAL's tools for the benchmark, the label font.
-DEB_PACKAGES := postgresql-15-postgis-3 gdal-bin fonts-dejavu-core
+DEB_PACKAGES := postgresql-15-postgis-3 gdal-bin fonts-dejavu-core poppler-utils chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps venv db demo run test lint fmt clean-db bench
+.PHONY: help deps venv web db demo run test lint fmt clean-db bench
 
 help:
 	@echo "make run   - install what is missing, start PostGIS, load the Huế demo, serve on http://$(HOST):$(PORT)"
@@ -32,7 +32,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
-db: deps venv
+# The map's browser dependencies (MapLibre, axe-core, the style validator) from npm, no CDN.
+web: api/web/node_modules/.installed
+
+api/web/node_modules/.installed: api/web/package.json api/web/package-lock.json
+	cd api/web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+db: deps venv web
 	$(BIN)/planning db up
 	$(BIN)/planning db migrate
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from api import errors
 from api.middleware import Guard
 from api.quota import Limiter
-from api.routers import health, lookup, ogc, parcels, plans, styles, tiles, usage
+from api.routers import health, lookup, ogc, parcels, plans, sheet, styles, tiles, usage, web
 from planning.keys import server_secret
 from planning.settings import Settings
 from tilesets.service import TileService
@@ -125,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(tiles.router)
     app.include_router(styles.router)
+    app.include_router(web.router)
+    app.include_router(sheet.router)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
