@@ -49,8 +49,9 @@ def load_demo(settings: Settings, parcels: int, out: Path | None, echo: Any = cl
     }
     try:
         steps = [
-            IngestOptions(kind="zoning", path=files.gdb, plan=DEMO_PLAN, plan_meta=DEMO_META,
-                          **common),
+            IngestOptions(
+                kind="zoning", path=files.gdb, plan=DEMO_PLAN, plan_meta=DEMO_META, **common
+            ),
             IngestOptions(kind="red_lines", path=files.gdb, plan=DEMO_PLAN, **common),
             IngestOptions(kind="parcels", path=files.parcels, **common),
         ]
@@ -85,8 +86,13 @@ def register(root: click.Group) -> None:
     """Attach `planning demo` to the root command."""
 
     @root.command("demo")
-    @click.option("--parcels", default=2000, show_default=True, type=click.IntRange(100, 2_000_000),
-                  help="number of cadastral parcels to generate")
+    @click.option(
+        "--parcels",
+        default=2000,
+        show_default=True,
+        type=click.IntRange(100, 2_000_000),
+        help="number of cadastral parcels to generate",
+    )
     @click.option("--out", type=click.Path(path_type=Path), help="folder for the generated files")
     @click.option("--if-missing", is_flag=True, help="do nothing when the demo plan is loaded")
     @click.option("--files-only", is_flag=True, help="generate the files, load nothing")

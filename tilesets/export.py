@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from planning.errors import InvalidInput
 from planning.revisions import data_version
 from tilesets.cache import make_tile
-from tilesets.render import render_tile, tileset
+from tilesets.render import BUFFER, EXTENT, render_tile, tileset
 from tilesets.tilejson import data_bounds, tilejson
 
 Progress = Callable[[int, int], None]
@@ -36,22 +36,22 @@ class ExportResult:
     bytes: int
 
 
-def lonlat_to_tile(lon: float, lat: float, z: int) -> tuple[int, int]:
-    """Return the XYZ tile holding a lon/lat point."""
+def lonlat_to_tile(lon: float, lat: float, z: int, margin: float = 0.0) -> tuple[int, int]:
+    """Return the XYZ tile holding a lon/lat point, moved by ``margin`` tiles (signed)."""
     n = 2**z
     lat = max(min(lat, 85.05112878), -85.05112878)
-    x = int((lon + 180.0) / 360.0 * n)
-    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    x = math.floor((lon + 180.0) / 360.0 * n + margin)
+    y = math.floor((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n - margin)
     return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
 
 
 def tiles_in(
-    bbox: tuple[float, float, float, float], minzoom: int, maxzoom: int
+    bbox: tuple[float, float, float, float], minzoom: int, maxzoom: int, margin: float = 0.0
 ) -> Iterator[tuple[int, int, int]]:
-    """Yield the z/x/y of every tile covering a lon/lat box."""
+    """Yield the z/x/y of every tile covering a lon/lat box grown by ``margin`` tiles."""
     for z in range(minzoom, maxzoom + 1):
-        x0, y0 = lonlat_to_tile(bbox[0], bbox[3], z)
-        x1, y1 = lonlat_to_tile(bbox[2], bbox[1], z)
+        x0, y0 = lonlat_to_tile(bbox[0], bbox[3], z, -margin)
+        x1, y1 = lonlat_to_tile(bbox[2], bbox[1], z, margin)
         for x in range(x0, x1 + 1):
             for y in range(y0, y1 + 1):
                 yield z, x, y
@@ -85,11 +85,23 @@ def export(
             if bbox is None and found is None:
                 raise InvalidInput(f"tileset {name} has no published data to export")
             box = bbox or (found[0], found[1], found[2], found[3])  # type: ignore[index]
-            tiles = sorted(tiles_in(box, minzoom, maxzoom), key=lambda t: zxy_to_tileid(*t))
+            # Around the data's own extent, also the tiles that only their buffer reaches: the
+            # service serves those too (features clipped into the buffer).
+            margin = 0.0 if bbox else BUFFER / EXTENT
+            tiles = sorted(tiles_in(box, minzoom, maxzoom, margin), key=lambda t: zxy_to_tileid(*t))
             if len(tiles) > MAX_TILES:
                 raise InvalidInput(f"{len(tiles)} tiles: narrow --bbox or the zooms")
             meta: dict[str, Any] = tilejson(conn, name, base_url, version, on)
             meta["bounds"] = [round(v, 6) for v in box]
+            centre_zoom = max(minzoom, min(int(meta["center"][2]), maxzoom))
+            meta["center"] = [
+                round((box[0] + box[2]) / 2, 6),
+                round((box[1] + box[3]) / 2, 6),
+                centre_zoom,
+            ]
+            for layer in meta["vector_layers"]:
+                layer["minzoom"] = max(layer["minzoom"], minzoom)
+                layer["maxzoom"] = min(layer["maxzoom"], maxzoom)
             rendered: list[tuple[int, int, int, bytes]] = []
             empty = 0
             for i, (z, x, y) in enumerate(tiles):
@@ -125,13 +137,13 @@ def _write_pmtiles(
                 "tile_compression": Compression.GZIP,
                 "min_zoom": z0,
                 "max_zoom": z1,
-                "min_lon_e7": int(b[0] * 1e7),
-                "min_lat_e7": int(b[1] * 1e7),
-                "max_lon_e7": int(b[2] * 1e7),
-                "max_lat_e7": int(b[3] * 1e7),
-                "center_zoom": max(z0, min(int(centre[2]), z1)),
-                "center_lon_e7": int(centre[0] * 1e7),
-                "center_lat_e7": int(centre[1] * 1e7),
+                "min_lon_e7": round(b[0] * 1e7),
+                "min_lat_e7": round(b[1] * 1e7),
+                "max_lon_e7": round(b[2] * 1e7),
+                "max_lat_e7": round(b[3] * 1e7),
+                "center_zoom": int(centre[2]),
+                "center_lon_e7": round(centre[0] * 1e7),
+                "center_lat_e7": round(centre[1] * 1e7),
             },
             {**meta, "minzoom": z0, "maxzoom": z1},
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,6 +12,11 @@ from sqlalchemy import Engine
 from planning.revisions import data_version
 from tilesets.cache import Tile, TileCache, make_tile
 from tilesets.render import check_tile, render_tile, tileset
+
+# How long a data version read from the database is trusted by the cache-only path. A publish
+# made by another process is noticed within this time (or at once by any request that reads the
+# version: a TileJSON, an unversioned tile, a cache miss).
+VERSION_TTL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -24,34 +31,49 @@ class Outcome:
 class TileService:
     """Tiles for one process: a byte-bounded cache in front of PostGIS."""
 
-    def __init__(self, engine: Engine, cache_mb: int) -> None:
+    def __init__(self, engine: Engine, cache_mb: int, version_ttl_s: float = VERSION_TTL_S) -> None:
         self.engine = engine
         self.cache = TileCache(cache_mb * 1024 * 1024)
+        self.version_ttl_s = version_ttl_s
+        self._version = -1
+        self._version_at = -math.inf
+
+    def observe(self, version: int) -> None:
+        """Note the data version a request has just read from the database."""
+        # Versions only grow (each publish and rollback adds a publication row).
+        self._version = max(self._version, version)
+        self._version_at = time.monotonic()
 
     def cached(
         self, name: str, z: int, x: int, y: int, version: int, on: date | None
     ) -> Tile | None:
-        """Return a tile of a given data version from the cache (no database access)."""
-        check_tile(tileset(name), z, x, y)
-        return self.cache.get((name, z, x, y, version, on or date.min))
+        """Return a tile of the current data version from the cache (no database access).
+
+        None when the version is not known to be current: the caller then asks `get`, which
+        checks it against the database (and redirects a stale one)."""
+        if version != self._version or time.monotonic() - self._version_at > self.version_ttl_s:
+            return None
+        return self.cache.get((name, z, x, y, version, on or date.today()))
 
     def get(
         self, name: str, z: int, x: int, y: int, version: int | None, on: date | None
     ) -> Outcome:
         """Return the tile for the current data (rendered when not cached)."""
         check_tile(tileset(name), z, x, y)
+        day = on or date.today()
         with self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 # The version and the rendered data come from the same snapshot.
                 current = data_version(conn)
+                self.observe(current)
                 if version is not None and version != current:
                     return Outcome(None, current, stale=True)
-                key = (name, z, x, y, current, on or date.min)
+                key = (name, z, x, y, current, day)
                 hit = self.cache.get(key)
                 if hit is not None:
                     return Outcome(hit, current)
-                raw = render_tile(conn, name, z, x, y, on or date.today())
+                raw = render_tile(conn, name, z, x, y, day)
         tile = make_tile(raw)
         self.cache.put(key, tile)
         return Outcome(tile, current)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -24,7 +25,16 @@ def data_bounds(conn: Connection, ts: Tileset, on: date) -> list[float] | None:
         ),
         {"d": on},
     ).one()
-    return None if row[0] is None else [round(float(v), 6) for v in row]
+    if row[0] is None:
+        return None
+    # Rounded outwards to 1e-6 degree so that the data stays inside its bounds.
+    west, south, east, north = (float(v) * 1e6 for v in row)
+    return [
+        math.floor(west) / 1e6,
+        math.floor(south) / 1e6,
+        math.ceil(east) / 1e6,
+        math.ceil(north) / 1e6,
+    ]
 
 
 def tilejson(
@@ -32,8 +42,12 @@ def tilejson(
 ) -> dict[str, Any]:
     """Describe a tileset for MapLibre, QGIS and GDAL."""
     ts = tileset(name)
-    bounds = data_bounds(conn, ts, on or date.today()) or [102.0, 8.0, 110.0, 23.5]
-    query = f"v={version}" + (f"&date={on.isoformat()}" if on else "")
+    day = on or date.today()
+    bounds = data_bounds(conn, ts, day) or [102.0, 8.0, 110.0, 23.5]
+    # The date is in the URL even when not asked for: a revision published with a later
+    # effective date changes the tiles on that day without changing the data version, and a
+    # versioned tile is cached as immutable.
+    query = f"v={version}&date={day.isoformat()}"
     centre_zoom = max(ts.minzoom, min(14, ts.maxzoom))
     return {
         "tilejson": "3.0.0",

@@ -8,8 +8,9 @@ Create Date: 2026-11-26
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 from geoalchemy2 import Geometry
+
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"

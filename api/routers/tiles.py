@@ -13,9 +13,10 @@ from fastapi.responses import Response
 
 from api.deps import Conn
 from api.routers.lookup import ERRORS
-from planning.errors import InvalidInput
+from planning.errors import BadRequest, InvalidInput
 from planning.revisions import data_version
 from tilesets.cache import Tile
+from tilesets.service import TileService
 from tilesets.tilejson import tilejson
 
 router = APIRouter(tags=["tiles"])
@@ -41,16 +42,42 @@ def _date(value: str | None) -> dt.date | None:
         raise InvalidInput("date must be YYYY-MM-DD") from None
 
 
+def _coordinate(value: str) -> int:
+    # Parsed here rather than by FastAPI so that a malformed z/x/y is a 400 like an impossible one.
+    try:
+        return int(value, 10)
+    except ValueError:
+        raise BadRequest(f"tile coordinates are integers, not {value[:20]!r}") from None
+
+
+def _accepts_gzip(header: str) -> bool:
+    """Return whether an Accept-Encoding header allows gzip (an explicit q=0 refuses it)."""
+    weights: dict[str, float] = {}
+    for item in header.lower().split(","):
+        coding, _, params = item.partition(";")
+        q = 1.0
+        if "q=" in params:
+            try:
+                q = float(params.split("q=", 1)[1].strip())
+            except ValueError:
+                q = 0.0
+        weights[coding.strip()] = q
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
+
+
 def _respond(request: Request, tile: Tile, cache_control: str) -> Response:
-    gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
+    if not tile.raw:
+        # An empty tile is always 204 No Content, whatever the request's conditions.
+        return Response(status_code=204, headers={"Cache-Control": cache_control})
+    gzip_ok = _accepts_gzip(request.headers.get("accept-encoding", ""))
+    # One strong ETag per representation (the gzip bytes differ from the identity bytes).
     etag = f'"{tile.etag}-gz"' if gzip_ok else f'"{tile.etag}"'
     headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
     inm = request.headers.get("if-none-match")
-    if inm and etag in [t.strip().removeprefix("W/") for t in inm.split(",")]:
+    if inm and (
+        inm.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in inm.split(",")]
+    ):
         return Response(status_code=304, headers=headers)
-    if not tile.raw:
-        # An empty tile is always 204 No Content (documented in the README).
-        return Response(status_code=204, headers=headers)
     if gzip_ok:
         headers["Content-Encoding"] = "gzip"
         return Response(tile.gz, media_type=MVT, headers=headers)
@@ -65,31 +92,35 @@ def _respond(request: Request, tile: Tile, cache_control: str) -> Response:
 async def tile(
     request: Request,
     tileset: NAME,
-    z: Annotated[int, Path(description="zoom")],
-    x: Annotated[int, Path(description="column")],
-    y: Annotated[int, Path(description="row")],
+    z: Annotated[str, Path(description="zoom (integer)")],
+    x: Annotated[str, Path(description="column (integer)")],
+    y: Annotated[str, Path(description="row (integer)")],
     v: Annotated[
         int | None, Query(ge=0, le=2**62, description="data version (from TileJSON)")
     ] = None,
     date: Annotated[str | None, Query(max_length=10, description="as-of date YYYY-MM-DD")] = None,
 ) -> Response:
     """Return a Mapbox Vector Tile; versioned URLs are immutable, others cached briefly."""
-    service = request.app.state.tiles
+    service: TileService = request.app.state.tiles
     on = _date(date)
+    zi, xi, yi = _coordinate(z), _coordinate(x), _coordinate(y)
     if v is not None:
-        hit = service.cached(tileset, z, x, y, v, on)
+        hit = service.cached(tileset, zi, xi, yi, v, on)
         if hit is not None:
             return _respond(request, hit, IMMUTABLE)
-    outcome = await anyio.to_thread.run_sync(service.get, tileset, z, x, y, v, on)
+    outcome = await anyio.to_thread.run_sync(service.get, tileset, zi, xi, yi, v, on)
     if outcome.stale:
-        query = {"v": outcome.version, **({"date": date} if date else {})}
+        query = {"v": outcome.version, **({"date": on.isoformat()} if on else {})}
         return Response(
             status_code=302,
             headers={
-                "Location": f"/tiles/{tileset}/{z}/{x}/{y}.mvt?{urlencode(query)}",
+                # Absolute, like the TileJSON's URLs (a public URL may carry a path prefix).
+                "Location": f"{_base(request)}/tiles/{tileset}/{zi}/{xi}/{yi}.mvt?"
+                + urlencode(query),
                 "Cache-Control": "no-cache",
             },
         )
+    assert outcome.tile is not None
     return _respond(request, outcome.tile, IMMUTABLE if v is not None else SHORT)
 
 
@@ -101,7 +132,11 @@ def tilejson_doc(
     date: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
     """Describe a tileset; its tile URL carries the current data version."""
-    doc: dict[str, Any] = tilejson(conn, tileset, _base(request), data_version(conn), _date(date))
+    # The version and the bounds come from one snapshot.
+    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    version = data_version(conn)
+    request.app.state.tiles.observe(version)
+    doc: dict[str, Any] = tilejson(conn, tileset, _base(request), version, _date(date))
     return Response(
         json.dumps(doc, ensure_ascii=False),
         media_type="application/json",
