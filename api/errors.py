@@ -33,6 +33,7 @@ STATUS: dict[type[PlanningError], int] = {
     DatabaseUnavailable: 503,
 }
 RETRY_AFTER_S = "5"
+DB_DOWN = "the database is unavailable; try again shortly"
 
 
 def status_of(exc: PlanningError) -> int:
@@ -77,7 +78,7 @@ def install(app: FastAPI) -> None:
     async def db_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc).__name__)
         return JSONResponse(
-            {"detail": "the database is unavailable; try again shortly"},
+            {"detail": DB_DOWN},
             status_code=503,
             headers={"Retry-After": RETRY_AFTER_S},
         )

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -14,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, create_engine, text
 
 from api import errors
-from api.middleware import Guard
+from api.middleware import QUOTA_PREFIXES, Guard
 from api.quota import Limiter
 from api.routers import health, lookup, ogc, parcels, plans, sheet, styles, tiles, usage, web
 from planning.keys import server_secret
@@ -88,6 +89,28 @@ async def _usage_loop(app: FastAPI) -> None:
         await _flush_usage(app)
 
 
+def _document_keys(app: FastAPI) -> None:
+    """Describe the optional X-API-Key header (checked by the Guard middleware) in the OpenAPI."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            spec.setdefault("components", {}).setdefault("securitySchemes", {})["ApiKey"] = {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "optional: a professional quota instead of the anonymous one",
+            }
+            for path, item in spec["paths"].items():
+                if path.startswith(QUOTA_PREFIXES):
+                    for op in item.values():
+                        op["security"] = [{}, {"ApiKey": []}]
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service (nothing connects before the first request)."""
     settings = settings or Settings()
@@ -120,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.limiter = limiter
     errors.install(app)
+    _document_keys(app)
     for router in (health.router, lookup.router, parcels.router, plans.router, usage.router):
         app.include_router(router)
     app.include_router(ogc.router)

@@ -7,8 +7,10 @@ import time
 from typing import Any
 
 import anyio
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import DB_DOWN, RETRY_AFTER_S
 from api.quota import Limiter
 from planning.errors import PayloadTooLarge
 from planning.keys import KeyInfo, verify_key
@@ -30,6 +32,21 @@ SECURITY_HEADERS = [
     ),
 ]
 
+# The API docs page (FastAPI's Swagger UI) loads its script and style from a CDN and starts with an
+# inline script; the page holds no user content, so only there are these allowed.
+DOCS_PATH = "/docs"
+CDN = b"https://cdn.jsdelivr.net"
+DOCS_HEADERS = [
+    *[h for h in SECURITY_HEADERS if h[0] != b"content-security-policy"],
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'unsafe-inline' " + CDN + b"; "
+        b"style-src 'self' 'unsafe-inline' " + CDN + b"; "
+        b"img-src 'self' data: https://fastapi.tiangolo.com; object-src 'none'; "
+        b"frame-ancestors 'none'; base-uri 'self'",
+    ),
+]
+
 
 async def _json(send: Send, status: int, detail: Any, headers: list[tuple[bytes, bytes]]) -> None:
     body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
@@ -46,6 +63,20 @@ async def _json(send: Send, status: int, detail: Any, headers: list[tuple[bytes,
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """Return a receive that hands over an already read body, then the client's messages."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class Guard:
@@ -67,19 +98,34 @@ class Guard:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _json(send, 413, f"request body larger than {self.max_body} bytes", [])
             return
-        receive = self._bounded(receive)
+        if length is None and b"transfer-encoding" in headers:
+            # A streamed body: read it here up to the limit, so that an oversized one is a 413
+            # rather than a parse error deep inside the framework.
+            body = await self._read_streamed(receive)
+            if body is None:
+                await _json(send, 413, f"request body larger than {self.max_body} bytes", [])
+                return
+            receive = _replay(body, receive)
+        else:
+            receive = self._bounded(receive)
         extra: list[tuple[bytes, bytes]] = []
         path: str = scope["path"]
         if path.startswith(QUOTA_PREFIXES):
             raw_key = headers.get(b"x-api-key")
+            key_id: int | None = None
             if raw_key:
-                info = await self._key(scope, raw_key.decode("latin-1"))
+                try:
+                    info = await self._key(scope, raw_key.decode("latin-1"))
+                except SQLAlchemyError:
+                    retry = [(b"retry-after", RETRY_AFTER_S.encode())]
+                    await _json(send, 503, DB_DOWN, retry)
+                    return
                 if info is None:
                     await _json(send, 401, "invalid or revoked API key", [])
                     return
-                client, limit = f"key:{info.id}", info.quota_per_min
+                key_id, limit = info.id, info.quota_per_min
+                client = f"key:{key_id}"
                 scope.setdefault("state", {})["api_key"] = info
-                self.limiter.count_key(info.id)
             else:
                 addr = scope.get("client") or ("unknown", 0)
                 client, limit = f"ip:{addr[0]}", self.anon_quota
@@ -93,13 +139,33 @@ class Guard:
                 extra.append((b"retry-after", str(verdict.reset_s).encode()))
                 await _json(send, 429, "quota exceeded; see Retry-After", extra)
                 return
+            if key_id is not None:
+                self.limiter.count_key(key_id)  # consumption: accepted requests only
+
+        security = DOCS_HEADERS if path == DOCS_PATH else SECURITY_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra, *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", []), *extra, *security]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _read_streamed(self, receive: Receive) -> bytes | None:
+        """Read a streamed body; None when it exceeds the limit."""
+        parts: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(parts)
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_body:
+                return None
+            parts.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(parts)
 
     def _bounded(self, receive: Receive) -> Receive:
         seen = 0

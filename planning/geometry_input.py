@@ -8,6 +8,7 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
+from planning import crs as vncrs
 from planning.errors import InvalidInput, OutsideServiceArea
 
 MAX_VERTICES = 10_000
@@ -37,8 +38,22 @@ def polygon_ewkb(geojson: Any, epsg: int, area: tuple[float, float, float, float
         geom = shapely.union_all(polys) if polys else shapely.Polygon()
     if geom.is_empty or geom.area <= 0:
         raise InvalidInput("the polygon is empty or has no area")
-    if epsg in (4326, 4756):
-        minx, miny, maxx, maxy = geom.bounds
-        if minx < area[0] or maxx > area[2] or miny < area[1] or maxy > area[3]:
-            raise OutsideServiceArea("the polygon lies (partly) outside the service area")
+    _check_area(geom.bounds, epsg, area)
     return bytes(shapely.to_wkb(shapely.set_srid(geom, epsg), include_srid=True))
+
+
+def _check_area(bounds: vncrs.Bounds, epsg: int, area: vncrs.Bounds) -> None:
+    """Refuse a polygon that is not wholly inside the service area, naming swapped axes."""
+    try:
+        tf = vncrs.to_wgs84(epsg)
+        lonlat = bounds if epsg in (4326, 4756) else vncrs.project_bounds(tf, bounds)
+    except Exception:  # pyproj raises several types for coordinates it cannot transform
+        lonlat = (math.nan,) * 4
+    if all(math.isfinite(v) for v in lonlat) and vncrs.inside(lonlat, area):
+        return
+    crs = vncrs.CRS.from_epsg(epsg)
+    hint = " (X and Y look swapped: GeoJSON wants easting/longitude first)"
+    raise OutsideServiceArea(
+        f"the polygon lies (partly) outside the service area in EPSG:{epsg}"
+        + (hint if vncrs.looks_swapped(crs, bounds) else "")
+    )

@@ -67,7 +67,7 @@ def create_key(conn: Connection, secret: bytes, name: str, quota: int) -> tuple[
 
 def verify_key(conn: Connection, secret: bytes, key: str) -> KeyInfo | None:
     """Return the key's record when it is valid and not revoked (constant-time comparison)."""
-    parts = key.split("_")
+    parts = key.split("_", 2)  # the random part may itself contain "_"
     if len(key) > 200 or len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     row = conn.execute(

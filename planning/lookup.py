@@ -135,9 +135,15 @@ def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
         for first, zs in _by_plan(row.zones)
     ]
     red = row.red_line
-    if loc.zone_guessed and row.zones:
-        # Echo VN-2000 coordinates in the plane of the governing plan's data.
-        loc = in_zone(loc, int(_by_plan(row.zones)[0][0]["srid"]))
+    if loc.zone_guessed:
+        # Echo VN-2000 coordinates in the plane of the data: the governing plan's, the parcel's,
+        # else the nearest plan's (the meridian nearest the longitude may be another province's).
+        if row.zones:
+            srid = _by_plan(row.zones)[0][0]["srid"]
+        else:
+            srid = row.parcel["srid"] if row.parcel else nearest_plan_srid(conn, loc.lon, loc.lat)
+        if srid is not None:
+            loc = in_zone(loc, int(srid))
     return {
         "location": location_json(loc),
         "date": on.isoformat(),
@@ -377,21 +383,37 @@ def current_data_version(conn: Connection) -> int:
     )
 
 
-def polygon_area(conn: Connection, ewkb: bytes) -> tuple[float, str]:
-    """Return a polygon's planar area in its VN-2000 plane (lon/lat: the nearest TM-3 zone)."""
-    from planning.crs import tm3_epsg_by_meridian
+# The 50 nearest zones by index (KNN), then the nearest published one within ~50 km.
+NEAREST_PLAN_SQL = """
+SELECT r.srid FROM (
+  SELECT z.revision_id, z.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS d
+  FROM planning.zone z ORDER BY d LIMIT 50) n
+JOIN planning.revision r ON r.id = n.revision_id
+WHERE r.state = 'published' AND n.d < 0.5
+ORDER BY n.d LIMIT 1
+"""
+AREA_SQL = """
+SELECT ST_SRID(g) AS srid, ST_X(c) AS lon, ST_Y(c) AS lat FROM (
+  SELECT g, ST_Centroid(ST_Transform(g, 4326)) AS c FROM (SELECT ST_GeomFromEWKB(:g) AS g) s) t
+"""
 
-    row = conn.execute(
-        text(
-            "SELECT ST_SRID(g) AS srid, ST_X(ST_Centroid(ST_Transform(g, 4326))) AS lon "
-            "FROM (SELECT ST_GeomFromEWKB(:g) AS g) s"
-        ),
-        {"g": ewkb},
-    ).one()
+
+def nearest_plan_srid(conn: Connection, lon: float, lat: float) -> int | None:
+    """Return the VN-2000 plane of the published plan nearest a point (within ~50 km)."""
+    srid = conn.execute(text(NEAREST_PLAN_SQL), {"lon": lon, "lat": lat}).scalar()
+    return None if srid is None else int(srid)
+
+
+def polygon_area(conn: Connection, ewkb: bytes, plane: int | None = None) -> tuple[float, str]:
+    """Return a polygon's planar area in a VN-2000 TM-3 plane: the one it was given in, else
+    ``plane`` (the governing plan's), else the nearest plan's, else the meridian nearest it."""
+    from planning.crs import nearest_tm3_epsg, tm3_epsg_by_meridian
+
+    row = conn.execute(text(AREA_SQL), {"g": ewkb}).one()
     srid = int(row.srid)
-    if srid in (4326, 4756):
-        meridians = tm3_epsg_by_meridian()
-        srid = meridians[min(meridians, key=lambda m: abs(m - float(row.lon)))]
+    if srid not in tm3_epsg_by_meridian().values():
+        lon, lat = float(row.lon), float(row.lat)
+        srid = plane or nearest_plan_srid(conn, lon, lat) or nearest_tm3_epsg(lon)
     area = conn.execute(
         text("SELECT ST_Area(ST_Transform(ST_GeomFromEWKB(:g), :srid))"), {"g": ewkb, "srid": srid}
     ).scalar_one()

@@ -61,11 +61,18 @@ def plan_detail(conn: Connection, code: str, on: date) -> dict[str, Any]:
     return plan
 
 
+def require_plan(conn: Connection, code: str) -> None:
+    """Raise NotFound unless a plan with this code exists."""
+    found = conn.execute(text("SELECT 1 FROM planning.plan WHERE code = :c"), {"c": code}).first()
+    if found is None:
+        raise NotFound(f"no plan with code {code!r}")
+
+
 def plan_revisions(conn: Connection, code: str) -> list[dict[str, Any]]:
     """List a plan's revisions, oldest first."""
     rows = conn.execute(text(REVISIONS_SQL), {"code": code}).all()
-    if not rows and not list_plans(conn, date.today(), code):
-        raise NotFound(f"no plan with code {code!r}")
+    if not rows:
+        require_plan(conn, code)
     return [_plain(r) for r in rows]
 
 

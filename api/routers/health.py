@@ -6,18 +6,38 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is alive")
+class Alive(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    data_version: int
+
+
+class NotReady(BaseModel):
+    status: str
+    detail: str
+
+
+@router.get("/healthz", response_model=Alive, summary="The process is alive")
 def healthz() -> dict[str, str]:
     """Answer while the process lives."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers", responses={503: {}})
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    responses={503: {"model": NotReady, "description": "the database does not answer"}},
+    summary="The database answers",
+)
 def readyz(request: Request) -> Any:
     """Answer 200 when the database answers, 503 otherwise."""
     try:

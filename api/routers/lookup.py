@@ -27,7 +27,7 @@ from planning.texts import DISCLAIMER
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": Error} for s in (404, 409, 413, 422, 429, 503)
+    s: {"model": Error} for s in (400, 401, 404, 409, 413, 422, 429, 503)
 }
 MAX_BATCH = 1000
 
@@ -109,7 +109,8 @@ def geometry_breakdown(
     epsg = parse_epsg(crs) if crs else 4326
     ewkb = polygon_ewkb(geometry, epsg, settings.service_bbox)
     result = lookup.breakdown(conn, ewkb, on)
-    area = lookup.polygon_area(conn, ewkb)
+    governing = result["plans"][0]["crs"] if result["plans"] else None
+    area = lookup.polygon_area(conn, ewkb, parse_epsg(governing) if governing else None)
     return {
         **result,
         "area_m2": area[0],
@@ -267,15 +268,33 @@ def _csv_row(r: dict[str, Any]) -> list[Any]:
     ]
 
 
+def inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return a pydantic JSON schema with its ``$defs`` substituted (OpenAPI cannot reach them)."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    out: dict[str, Any] = walk(schema)
+    return out
+
+
 @router.post(
     "/lookup/batch",
     response_model=BatchOut,
-    responses={**ERRORS, 200: {"content": {"text/csv": {}}}},
+    responses={**ERRORS, 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
     summary="Many points or parcels in one call (JSON or CSV)",
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": BatchIn.model_json_schema()},
+                "application/json": {"schema": inline_defs(BatchIn.model_json_schema())},
                 "text/csv": {"schema": {"type": "string"}},
             },
             "required": True,

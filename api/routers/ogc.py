@@ -10,6 +10,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import Conn
+from api.ogc_schemas import (
+    Collection,
+    Collections,
+    Conformance,
+    Feature,
+    FeatureCollection,
+    GeoJSONResponse,
+    Landing,
+)
 from api.routers.lookup import ERRORS
 from planning import features
 from planning.errors import InvalidInput
@@ -34,7 +43,21 @@ def _json(data: Any, media: str = "application/json") -> Response:
     return Response(json.dumps(data, ensure_ascii=False, default=str), media_type=media)
 
 
-@router.get("", summary="Landing page")
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": "error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for status in ERRORS
+}
+
+
+def _doc(model: type[Any], geojson: bool = False) -> dict[int | str, dict[str, Any]]:
+    """Document the 200 answer's schema (routes build their JSON themselves); errors are JSON."""
+    return {**(JSON_ERRORS if geojson else ERRORS), 200: {"model": model}}
+
+
+@router.get("", summary="Landing page", response_model=None, responses=_doc(Landing))
 def landing(request: Request, f: FORMAT = None) -> Response:
     """Describe the service and link to its parts."""
     b = _base(request)
@@ -57,7 +80,12 @@ def landing(request: Request, f: FORMAT = None) -> Response:
     )
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get(
+    "/conformance",
+    summary="Conformance classes",
+    response_model=None,
+    responses=_doc(Conformance),
+)
 def conformance(f: FORMAT = None) -> Response:
     """List the conformance classes implemented."""
     return _json({"conformsTo": CONFORMANCE})
@@ -79,7 +107,7 @@ def _collection_json(conn: Conn, b: str, c: features.Collection) -> dict[str, An
     }
 
 
-@router.get("/collections", summary="Collections")
+@router.get("/collections", summary="Collections", response_model=None, responses=_doc(Collections))
 def collections(request: Request, conn: Conn, f: FORMAT = None) -> Response:
     """List the feature collections."""
     b = _base(request)
@@ -94,7 +122,12 @@ def collections(request: Request, conn: Conn, f: FORMAT = None) -> Response:
 CID = Annotated[str, Path(pattern=r"^[a-z_]{1,20}$", description="zones, parcels or red_lines")]
 
 
-@router.get("/collections/{collection_id}", responses=ERRORS, summary="One collection")
+@router.get(
+    "/collections/{collection_id}",
+    summary="One collection",
+    response_model=None,
+    responses=_doc(Collection),
+)
 def collection(request: Request, conn: Conn, collection_id: CID, f: FORMAT = None) -> Response:
     """Describe one collection."""
     return _json(_collection_json(conn, _base(request), features.collection(collection_id)))
@@ -118,7 +151,13 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return (v[0], v[1], v[2], v[3])
 
 
-@router.get("/collections/{collection_id}/items", responses=ERRORS, summary="Features")
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features",
+    response_model=None,
+    response_class=GeoJSONResponse,
+    responses=_doc(FeatureCollection, geojson=True),
+)
 def collection_items(
     request: Request,
     conn: Conn,
@@ -170,7 +209,11 @@ def collection_items(
 
 
 @router.get(
-    "/collections/{collection_id}/items/{feature_id}", responses=ERRORS, summary="One feature"
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature",
+    response_model=None,
+    response_class=GeoJSONResponse,
+    responses=_doc(Feature, geojson=True),
 )
 def collection_item(
     request: Request,

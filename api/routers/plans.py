@@ -53,6 +53,7 @@ def plan_diff(
     to: Annotated[int, Query(ge=1, le=2**31 - 1)],
 ) -> dict[str, Any]:
     """Zones added, removed and changed (function, indicators, area) between two revisions."""
+    plans.require_plan(conn, code)
     d = revisions.diff_revisions(conn, from_, to)
     if d["plan"] != code:
         raise InvalidInput(f"revisions {from_} and {to} are not revisions of plan {code!r}")
@@ -62,6 +63,7 @@ def plan_diff(
 @router.get(
     "/land-use-categories",
     response_model=list[Category],
+    responses=ERRORS,
     tags=["catalogue"],
     summary="The land-use catalogue",
 )

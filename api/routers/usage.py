@@ -14,7 +14,7 @@ from planning.keys import usage_of
 router = APIRouter(prefix="/v1", tags=["keys"])
 
 
-@router.get("/usage", response_model=UsageOut, responses={**ERRORS, 401: {}}, summary="My usage")
+@router.get("/usage", response_model=UsageOut, responses=ERRORS, summary="My usage")
 def usage(request: Request, conn: Conn) -> dict[str, Any]:
     """Tell the calling key its quota and consumption (send X-API-Key)."""
     info = request.scope.get("state", {}).get("api_key")

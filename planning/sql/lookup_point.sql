@@ -26,7 +26,7 @@ zones AS (
 ),
 parcel AS (
     SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
-           pa.land_use_code, pa.address
+           pa.land_use_code, pa.address, ST_SRID(pa.geom_native) AS srid
     FROM pt
     JOIN planning.parcel pa ON pa.geom && pt.g
     JOIN planning.parcel_coverage pc
