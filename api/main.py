@@ -17,7 +17,19 @@ from sqlalchemy import Engine, create_engine, text
 from api import errors
 from api.middleware import QUOTA_PREFIXES, Guard
 from api.quota import Limiter
-from api.routers import health, lookup, ogc, parcels, plans, sheet, styles, tiles, usage, web
+from api.routers import (
+    docs,
+    health,
+    lookup,
+    ogc,
+    parcels,
+    plans,
+    sheet,
+    styles,
+    tiles,
+    usage,
+    web,
+)
 from planning.keys import server_secret
 from planning.settings import Settings
 from tilesets.service import TileService
@@ -137,7 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -151,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(styles.router)
     app.include_router(web.router)
     app.include_router(sheet.router)
+    app.include_router(docs.router)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
