@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 # Debian packages: PostGIS for the local cluster, GDAL's tools for the benchmark, the label font.
-DEB_PACKAGES := postgresql-15-postgis-3 gdal-bin fonts-dejavu-core poppler-utils chromium
+DEB_PACKAGES := postgresql-15-postgis-3 gdal-bin fonts-dejavu-core poppler-utils chromium redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help deps venv web db demo run test lint fmt clean-db bench

@@ -19,8 +19,8 @@ def engine_of(request: Request) -> Engine:
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
-    """Yield a pooled connection for one request."""
-    with engine_of(request).connect() as conn:
+    """Yield a pooled connection for reading (a replica when configured)."""
+    with request.app.state.reader.connect() as conn:
         yield conn
 
 

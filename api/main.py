@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from api import errors
 from api.middleware import QUOTA_PREFIXES, Guard
-from api.quota import Limiter
+from api.quota import Limiter, RedisLimiter
 from api.routers import (
     docs,
     health,
@@ -30,6 +30,7 @@ from api.routers import (
     usage,
     web,
 )
+from planning.db import ReadPool
 from planning.keys import server_secret
 from planning.settings import Settings
 from tilesets.service import TileService
@@ -49,16 +50,16 @@ Send `X-API-Key` for a professional quota; anonymous calls are limited per clien
 """
 
 
-def _engine(settings: Settings) -> Engine:
+def _engine(settings: Settings, url: str | None = None, name: str = "planning-api") -> Engine:
     return create_engine(
-        settings.resolved_database_url(),
+        url or settings.resolved_database_url(),
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
         pool_timeout=5,
         pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
-            "application_name": "planning-api",
+            "application_name": name,
             "connect_timeout": 3,
             "options": f"-c statement_timeout={settings.statement_timeout_ms}",
         },
@@ -126,13 +127,18 @@ def _document_keys(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service (nothing connects before the first request)."""
     settings = settings or Settings()
-    limiter = Limiter()
+    limiter = RedisLimiter(settings.redis_url) if settings.redis_url else Limiter()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = _engine(settings)
+        # Lookups and tiles read from replicas when there are; keys and usage use the primary.
+        app.state.reader = ReadPool(
+            app.state.engine,
+            [_engine(settings, url, "planning-api-read") for url in settings.replica_urls()],
+        )
         app.state.secret = server_secret(settings)
-        app.state.tiles = TileService(app.state.engine, settings.tile_cache_mb)
+        app.state.tiles = TileService(app.state.reader, settings.tile_cache_mb)
         task = asyncio.create_task(_usage_loop(app))
         try:
             yield
@@ -141,6 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await _flush_usage(app)
+            await limiter.close()
+            app.state.reader.dispose()
             app.state.engine.dispose()
 
     app = FastAPI(

@@ -127,7 +127,8 @@ class Guard:
             else:
                 addr = scope.get("client") or ("unknown", 0)
                 client, limit = f"ip:{addr[0]}", self.anon_quota
-            verdict = self.limiter.hit(client, limit)
+            verdict = await self.limiter.ahit(client, limit)
+            scope.setdefault("state", {})["quota"] = verdict
             extra = [
                 (b"ratelimit-limit", str(verdict.limit).encode()),
                 (b"ratelimit-remaining", str(verdict.remaining).encode()),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
 from pathlib import Path
 
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeout
 
 from planning.settings import PROJECT_ROOT, Settings
 
@@ -40,3 +45,38 @@ def migrate(url: str) -> None:
 def database_url(settings: Settings) -> str:
     """Return the URL everything uses: the setting, or the local cluster's."""
     return settings.resolved_database_url()
+
+
+class ReadPool:
+    """Reads spread over replica engines, round robin; a replica that cannot be reached is
+    skipped for a few seconds; with no replica answering (or none configured) the primary."""
+
+    def __init__(self, primary: Engine, replicas: list[Engine], retry_after_s: float = 5.0):
+        self.primary = primary
+        self.replicas = replicas
+        self.retry_after_s = retry_after_s
+        self._next = itertools.count()
+        self._down_until: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def connect(self) -> Connection:
+        """Return a connection for reading."""
+        n = len(self.replicas)
+        if n:
+            start = next(self._next)
+            now = time.monotonic()
+            for i in range(n):
+                idx = (start + i) % n
+                if self._down_until.get(idx, 0.0) > now:
+                    continue
+                try:
+                    return self.replicas[idx].connect()
+                except (OperationalError, SATimeout):
+                    with self._lock:
+                        self._down_until[idx] = time.monotonic() + self.retry_after_s
+        return self.primary.connect()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        for e in self.replicas:
+            e.dispose()

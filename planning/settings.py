@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL/PostGIS URL; unset: the local cluster"
     )
+    database_replica_urls: str = Field(
+        default="", description="comma-separated URLs of read replicas (lookups and tiles)"
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL for shared quotas across workers and machines"
+    )
     data_dir: Path = Field(
         default=PROJECT_ROOT / ".local", description="where the local cluster and work files live"
     )
@@ -71,6 +77,10 @@ class Settings(BaseSettings):
     def service_bbox(self) -> tuple[float, float, float, float]:
         """Return the service area as (minlon, minlat, maxlon, maxlat)."""
         return parse_bbox(self.service_area)
+
+    def replica_urls(self) -> list[str]:
+        """Return the configured read replicas."""
+        return [u.strip() for u in self.database_replica_urls.split(",") if u.strip()]
 
     def resolved_database_url(self) -> str:
         """Return the configured URL, or the local cluster's."""

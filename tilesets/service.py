@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
+from planning.db import ReadPool
 from planning.revisions import data_version
 from tilesets.cache import Tile, TileCache, make_tile
 from tilesets.render import check_tile, render_tile, tileset
@@ -31,7 +32,9 @@ class Outcome:
 class TileService:
     """Tiles for one process: a byte-bounded cache in front of PostGIS."""
 
-    def __init__(self, engine: Engine, cache_mb: int, version_ttl_s: float = VERSION_TTL_S) -> None:
+    def __init__(
+        self, engine: Engine | ReadPool, cache_mb: int, version_ttl_s: float = VERSION_TTL_S
+    ) -> None:
         self.engine = engine
         self.cache = TileCache(cache_mb * 1024 * 1024)
         self.version_ttl_s = version_ttl_s

@@ -41,7 +41,7 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> Any:
     """Answer 200 when the database answers, 503 otherwise."""
     try:
-        with request.app.state.engine.connect() as conn:
+        with request.app.state.reader.connect() as conn:
             version = conn.execute(
                 text("SELECT coalesce(max(id), 0) FROM planning.publication")
             ).scalar_one()

@@ -331,7 +331,7 @@ async def lookup_batch(request: Request, settings: AppSettings) -> Any:
         raise InvalidInput("send application/json or text/csv")
 
     def work() -> dict[str, Any]:
-        with request.app.state.engine.connect() as conn:
+        with request.app.state.reader.connect() as conn:
             return run_batch(conn, settings, items, on)
 
     result = await anyio.to_thread.run_sync(work)

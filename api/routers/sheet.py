@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api.deps import AsOf, Conn
 from api.routers.lookup import ERRORS
 from planning import lookup
+from planning.admin_units import commune_label
 from planning.sheet import content_hash, render_sheet
 from tilesets.style import catalogue, colour_of
 
@@ -50,7 +51,8 @@ def sheet_pdf(
         + (f"&date={on.isoformat()}" if on != date.today() else "")
     )
     colours = {c["code"]: colour_of(c["code"], c.get("color")) for c in catalogue(conn)}
-    pdf = render_sheet(conn, answer, bytes(found["ewkb"]), verify, colours, lang)
+    commune = commune_label(conn, answer["parcel"]["commune"], lang)
+    pdf = render_sheet(conn, answer, bytes(found["ewkb"]), verify, colours, lang, commune)
     name = f"thong-tin-quy-hoach-{key.replace('/', '-')}.pdf"
     return Response(
         pdf,

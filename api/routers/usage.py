@@ -21,7 +21,8 @@ def usage(request: Request, conn: Conn) -> dict[str, Any]:
     if info is None:
         raise HTTPException(401, "send your X-API-Key to see its usage")
     limiter = request.app.state.limiter
-    used = limiter.used(f"key:{info.id}")
+    verdict = request.scope.get("state", {}).get("quota")
+    used = verdict.limit - verdict.remaining if verdict else limiter.used(f"key:{info.id}")
     stored = usage_of(conn, info.id)
     from datetime import date
 

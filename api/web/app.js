@@ -9,27 +9,43 @@ const LAYER_GROUPS = {
   plans: ["plans-outline"],
 };
 const LAYER_LABELS = { zoning: "layerZoning", parcels: "layerParcels", red_lines: "layerRedLines", plans: "layerPlans" };
-const state = { lang: "vi", last: null, legend: null, communes: [], layers: new Set(Object.keys(LAYER_GROUPS)) };
+const PHONE = window.matchMedia("(max-width: 700px)");
+const state = {
+  lang: "vi", last: null, legend: null, communes: [], layers: new Set(Object.keys(LAYER_GROUPS)), pending: null,
+};
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => TEXTS[state.lang][key] ?? key;
 
 function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
+const locale = () => (state.lang === "vi" ? "vi-VN" : "en-GB");
+function noData() {
+  return `<span class="muted">${esc(t("noData"))}</span>`;
+}
 function num(value, digits = 2) {
-  if (value === null || value === undefined) return `<span class="muted">${esc(t("noData"))}</span>`;
-  return Number(value).toLocaleString(state.lang === "vi" ? "vi-VN" : "en-GB", { maximumFractionDigits: digits });
+  if (value === null || value === undefined) return noData();
+  return Number(value).toLocaleString(locale(), { maximumFractionDigits: digits });
+}
+function withUnit(value, unit, digits = 2) {
+  return value == null ? noData() : `${num(value, digits)} ${unit}`;
+}
+function pct(part, whole) {
+  return whole ? `${num((100 * part) / whole)} %` : "";
 }
 function floors(ind) {
-  if (ind.floors_min == null && ind.floors_max == null) return num(null);
+  if (ind.floors_min == null && ind.floors_max == null) return noData();
   if (ind.floors_min != null && ind.floors_max != null && ind.floors_min !== ind.floors_max) return `${num(ind.floors_min, 0)}–${num(ind.floors_max, 0)}`;
   return num(ind.floors_max ?? ind.floors_min, 0);
 }
-function withUnit(value, unit, digits = 2) {
-  return value == null ? num(null) : `${num(value, digits)} ${unit}`;
+function day(iso) {
+  if (!iso) return "";
+  const d = new Date(`${iso}T00:00:00Z`);
+  if (Number.isNaN(d.getTime())) return esc(iso);
+  return d.toLocaleDateString(locale(), { timeZone: "UTC", day: "2-digit", month: "2-digit", year: "numeric" });
 }
 
-// ---------- hash (deep links): #map=z/lat/lon&parcel=c/s/p | &point=lat,lon &layers=a,b ----------
+// ---------- hash (deep links): #map=z/lat/lon&parcel=c/s/p | &point=lat,lon &layers=a,b &lang=en ----------
 function hashParams() {
   return new URLSearchParams(location.hash.replace(/^#/, ""));
 }
@@ -39,12 +55,14 @@ function setHash(changes) {
     if (v === null) params.delete(k); else params.set(k, v);
   }
   const text = params.toString().replace(/%2F/g, "/").replace(/%2C/g, ",");
-  history.replaceState(null, "", `#${text}`);
+  history.replaceState(history.state, "", text ? `#${text}` : location.pathname + location.search);
 }
 
 // ---------- texts ----------
 function applyTexts() {
   document.documentElement.lang = state.lang;
+  document.title = t("pageTitle");
+  document.querySelector('meta[name="description"]').content = t("metaDescription");
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   document.querySelectorAll("[data-i18n-aria]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nAria)); });
@@ -52,69 +70,140 @@ function applyTexts() {
   btn.textContent = t("langButton");
   btn.setAttribute("aria-label", t("langLabel"));
   btn.setAttribute("lang", state.lang === "vi" ? "en" : "vi");
+  labelMapControls();
+  renderSheetToggle();
   renderLayers();
   renderLegend();
   renderCommunes();
   if (state.last) state.last.render();
 }
 
+// MapLibre's own strings (control titles, the canvas's label) follow the page's language.
+function mapLocale() {
+  return {
+    "Map.Title": t("mapTitle"),
+    "NavigationControl.ZoomIn": t("zoomIn"),
+    "NavigationControl.ZoomOut": t("zoomOut"),
+    "NavigationControl.ResetBearing": t("resetBearing"),
+    "AttributionControl.ToggleAttribution": t("attribution"),
+  };
+}
+function labelMapControls() {
+  if (!window.planningMap) return;
+  Object.assign(map._locale, mapLocale()); // strings MapLibre reads later
+  const label = (sel, key) => document.querySelectorAll(sel).forEach((el) => {
+    el.setAttribute("title", t(key));
+    el.setAttribute("aria-label", t(key));
+  });
+  label(".maplibregl-ctrl-zoom-in", "zoomIn");
+  label(".maplibregl-ctrl-zoom-out", "zoomOut");
+  label(".maplibregl-ctrl-compass", "resetBearing");
+  label(".maplibregl-ctrl-attrib-button", "attribution");
+  map.getCanvas().setAttribute("aria-label", t("mapLabel"));
+}
+
 // ---------- API ----------
+class ApiError extends Error {
+  constructor(status, detail) { super(detail); this.status = status; }
+}
 async function api(path, options) {
   const res = await fetch(path, options);
   let body = null;
   try { body = await res.json(); } catch { body = null; }
   if (!res.ok) {
     const detail = body && body.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : res.statusText;
-    throw new Error(detail);
+    throw new ApiError(res.status, detail);
   }
   return body;
 }
 
+function errorText(err) {
+  if (err.status === 404) return t("notFound");
+  if (err.status === 409) return t("ambiguous");
+  if (err.status === 429 || err.status === 503) return t("busy");
+  if (err.status === 400 || err.status === 422) {
+    return /outside|service area/i.test(err.message) ? t("outside") : `${t("badInput")}: ${err.message}`;
+  }
+  return `${t("error")}: ${err.message}`;
+}
 function showError(err) {
-  $("#panel-body").innerHTML = `<p class="error" role="alert">${esc(t("error"))}: ${esc(err.message)}</p>`;
-  $("#panel").classList.remove("empty");
+  state.last = null;
+  $("#panel-body").innerHTML = `<p class="error" role="alert">${esc(errorText(err))}</p>`;
+  openSheet();
 }
 function showLoading() {
   $("#panel-body").innerHTML = `<p>${esc(t("loading"))}</p>`;
+  openSheet();
+}
+function announce(text) {
+  $("#status").textContent = text;
 }
 
 // ---------- panel rendering ----------
+function legendColour(code) {
+  const hit = state.legend && state.legend.land_use.find((c) => c.code === code);
+  return hit ? hit.color : "#cccccc";
+}
+function swatch(code) {
+  return `<span class="swatch" aria-hidden="true" style="background:${esc(legendColour(code))}"></span>`;
+}
+function communeName(code) {
+  const former = state.communes.find((c) => c.code === code && !c.current);
+  const current = state.communes.find((c) => c.code === code && c.current);
+  // Cadastral maps keep the commune of their survey; name that one and what it is part of now.
+  if (former) {
+    const now = former.became_names.filter((n) => n !== former.name);
+    return `${former.name} (${code})${now.length ? `, ${fmt(t("becameFmt"), { names: now.join(", ") })}` : ""}`;
+  }
+  return current ? `${current.name} (${code})` : code;
+}
 function planHeader(p) {
   const plan = p.plan;
   const level = plan.level_name ? plan.level_name[state.lang] : plan.level;
-  const decision = plan.decision ? `${esc(t("decision"))} ${esc(plan.decision)}${plan.decision_date ? ` ${esc(t("decisionDate"))} ${esc(plan.decision_date)}` : ""}` : "";
+  const decision = plan.decision
+    ? `${esc(t("decision"))} ${esc(plan.decision)}${plan.decision_date ? ` ${esc(t("decisionDate"))} ${day(plan.decision_date)}` : ""}`
+    : "";
   return `<h3>${esc(plan.name || plan.code)}</h3>
-    <p class="muted">${esc(level)}${plan.scale ? ` · ${esc(plan.scale)}` : ""}${decision ? ` · ${decision}` : ""}</p>`;
+    <p class="muted">${esc(level)}${plan.scale ? ` · ${esc(plan.scale)}` : ""}${decision ? `<br>${decision}` : ""}</p>`;
 }
 function categoryName(z) {
-  if (!z.land_use) return num(null);
-  return esc(state.lang === "vi" ? z.land_use.name_vi : z.land_use.name_en);
+  if (!z.land_use) return noData();
+  return `${esc(state.lang === "vi" ? z.land_use.name_vi : z.land_use.name_en)} (${esc(z.land_use.code)})`;
 }
-function indicatorCells(ind) {
-  return `<td class="num">${withUnit(ind.density_max, "%", 1)}</td><td class="num">${floors(ind)}</td>
-    <td class="num">${num(ind.far_max)}</td><td class="num">${withUnit(ind.height_max_m, "m", 1)}</td><td class="num">${withUnit(ind.setback_m, "m", 1)}</td>`;
-}
-function indicatorHeads() {
-  return `<th scope="col" class="num">${esc(t("density"))}</th><th scope="col" class="num">${esc(t("floors"))}</th>
-    <th scope="col" class="num">${esc(t("far"))}</th><th scope="col" class="num">${esc(t("height"))}</th><th scope="col" class="num">${esc(t("setback"))}</th>`;
+// One card per lot: its function and every indicator, readable on a phone (no wide table).
+function zoneCard(z, extra = "") {
+  const title = `${z.lot ? esc(z.lot) : noData()} · ${z.function ? esc(z.function) : noData()}`;
+  const ind = z.indicators;
+  const rows = z.is_road
+    ? `<p>${esc(t("roadZone"))}${z.name ? `: ${esc(z.name)}` : ""}</p>`
+    : `<dl>
+        <div><dt>${esc(t("category"))}</dt><dd>${categoryName(z)}</dd></div>
+        <div><dt>${esc(t("density"))}</dt><dd>${withUnit(ind.density_max, "%", 1)}</dd></div>
+        <div><dt>${esc(t("floors"))}</dt><dd>${floors(ind)}</dd></div>
+        <div><dt>${esc(t("far"))}</dt><dd>${num(ind.far_max)}</dd></div>
+        <div><dt>${esc(t("height"))}</dt><dd>${withUnit(ind.height_max_m, "m", 1)}</dd></div>
+        <div><dt>${esc(t("setback"))}</dt><dd>${withUnit(ind.setback_m, "m", 1)}</dd></div>
+      </dl>`;
+  return `<li class="zone${z.is_road ? " road" : ""}" data-lot="${esc(z.lot || "")}">
+    <h4>${swatch(z.code)}${title}</h4>${extra}${rows}</li>`;
 }
 function parcelBlock(parcel, withLinks) {
   const key = `${parcel.commune}/${parcel.sheet}/${parcel.parcel}`;
   const links = withLinks
     ? `<p><button type="button" class="link" data-parcel="${esc(key)}">${esc(t("details"))}</button></p>`
-    : `<p><a href="/print/parcels/${esc(key)}.pdf?lang=${state.lang}" target="_blank" rel="noopener">${esc(t("print"))}</a></p>`;
-  return `<section class="parcel" aria-label="${esc(t("parcelTitle"))}">
-    <h3>${esc(t("parcelTitle"))}: ${esc(fmt(t("sheetParcel"), parcel))}</h3>
-    <table><tbody>
-      <tr><th scope="row">${esc(t("communeCode"))}</th><td>${esc(parcel.commune)}</td></tr>
-      <tr><th scope="row">${esc(t("address"))}</th><td>${parcel.address ? esc(parcel.address) : num(null)}</td></tr>
+    : `<p><a class="print" href="/print/parcels/${esc(key)}.pdf?lang=${state.lang}" target="_blank" rel="noopener">${esc(t("print"))}</a></p>`;
+  return `<section class="parcel" aria-labelledby="parcel-heading">
+    <h3 id="parcel-heading">${esc(t("parcelTitle"))}: ${esc(fmt(t("sheetParcel"), parcel))}</h3>
+    <table class="facts"><tbody>
+      <tr><th scope="row">${esc(t("communeName"))}</th><td>${esc(communeName(parcel.commune))}</td></tr>
+      <tr><th scope="row">${esc(t("address"))}</th><td>${parcel.address ? esc(parcel.address) : noData()}</td></tr>
       <tr><th scope="row">${esc(t("area"))}</th><td>${withUnit(parcel.area_m2, "m²")}</td></tr>
       <tr><th scope="row">${esc(t("areaOfficial"))}</th><td>${withUnit(parcel.area_official_m2, "m²")}</td></tr>
-      <tr><th scope="row">${esc(t("landUse"))}</th><td>${parcel.land_use_code ? esc(parcel.land_use_code) : num(null)}</td></tr>
+      <tr><th scope="row">${esc(t("landUse"))}</th><td>${parcel.land_use_code ? esc(parcel.land_use_code) : noData()}</td></tr>
     </tbody></table>${links}</section>`;
 }
 function footer(answer) {
-  return `<p class="muted">${esc(t("dataVersion"))}: ${esc(answer.data_version)}</p>
+  return `<p class="muted">${esc(t("asOf"))} ${day(answer.date)} · ${esc(t("dataVersion"))}: ${esc(answer.data_version)}</p>
     <p class="disclaimer">${esc(answer.disclaimer ? answer.disclaimer[state.lang] : t("disclaimer"))}</p>`;
 }
 
@@ -125,52 +214,79 @@ function renderPoint(answer) {
   if (answer.parcel) html += parcelBlock(answer.parcel, true);
   if (!answer.plans.length) html += `<p>${esc(t("noPlan"))}</p>`;
   for (const p of answer.plans) {
-    html += `<section class="plan">${planHeader(p)}<div class="scroll"><table>
-      <caption class="sr-only">${esc(t("plan"))} ${esc(p.plan.code)}</caption>
-      <thead><tr><th scope="col">${esc(t("lot"))}</th><th scope="col">${esc(t("fn"))}</th><th scope="col">${esc(t("category"))}</th>${indicatorHeads()}</tr></thead><tbody>`;
-    for (const z of p.zones) {
-      html += `<tr><td>${z.lot ? esc(z.lot) : num(null)}</td><td>${z.function ? esc(z.function) : num(null)}</td><td>${categoryName(z)}</td>${indicatorCells(z.indicators)}</tr>`;
-    }
-    html += `</tbody></table></div></section>`;
+    html += `<section class="plan">${planHeader(p)}
+      <h4 class="sub">${esc(t("zonesAtPoint"))}</h4>
+      <ul class="zones">${p.zones.map((z) => zoneCard(z)).join("")}</ul></section>`;
   }
   if (answer.red_line) {
-    html += `<p><strong>${esc(t("redLine"))}:</strong> ${esc(fmt(t("redLineFmt"), { name: answer.red_line.road_name || "—", d: num(answer.red_line.distance_m, 1) }))}</p>`;
+    html += `<p><strong>${esc(t("redLine"))}:</strong> ${esc(fmt(t("redLineFmt"), { name: answer.red_line.road_name || "—", d: Number(answer.red_line.distance_m).toLocaleString(locale(), { maximumFractionDigits: 1 }) }))}</p>`;
   }
   html += footer(answer);
   $("#panel-body").innerHTML = html;
+}
+
+function breakdownTable(p) {
+  let rows = "";
+  for (const z of p.zones) {
+    rows += `<tr><th scope="row">${swatch(z.code)}${z.lot ? esc(z.lot) : noData()}</th><td>${z.function ? esc(z.function) : noData()}</td>
+      <td class="num">${num(z.area_m2)}</td><td class="num">${num(z.share_pct)} %</td></tr>`;
+  }
+  if (p.outside_plan_m2 > 0) {
+    rows += `<tr><th scope="row" colspan="2">${esc(t("outsidePlan"))}</th><td class="num">${num(p.outside_plan_m2)}</td><td class="num">${num(p.outside_plan_pct)} %</td></tr>`;
+  }
+  return `<div class="scroll"><table class="breakdown"><caption>${esc(t("breakdownCaption"))}</caption>
+    <thead><tr><th scope="col">${esc(t("lot"))}</th><th scope="col">${esc(t("fn"))}</th><th scope="col" class="num">${esc(t("areaM2"))}</th><th scope="col" class="num">${esc(t("share"))}</th></tr></thead>
+    <tbody>${rows}</tbody>
+    <tfoot>
+      <tr class="road"><th scope="row" colspan="2">${esc(t("roadArea"))}</th><td class="num">${num(p.road_area_m2)}</td><td class="num">${pct(p.road_area_m2, p.area_m2)}</td></tr>
+      <tr><th scope="row" colspan="2">${esc(t("remaining"))}</th><td class="num">${num(p.remaining_area_m2)}</td><td class="num">${pct(p.remaining_area_m2, p.area_m2)}</td></tr>
+    </tfoot></table></div>`;
 }
 
 function renderParcel(answer) {
   let html = parcelBlock(answer.parcel, false);
   if (!answer.plans.length) html += `<p>${esc(t("noPlan"))}</p>`;
   for (const p of answer.plans) {
+    const cards = p.zones.map((z) => zoneCard(z, `<p class="muted">${num(z.area_m2)} m² · ${num(z.share_pct)} %</p>`)).join("");
     html += `<section class="plan">${planHeader(p)}
-      <p class="muted">${esc(t("areaM2"))}: ${num(p.area_in_plan_m2)} / ${num(p.area_m2)} (${esc(p.crs)})</p>
-      <div class="scroll"><table><caption class="sr-only">${esc(t("plan"))} ${esc(p.plan.code)}</caption>
-      <thead><tr><th scope="col">${esc(t("lot"))}</th><th scope="col">${esc(t("fn"))}</th><th scope="col" class="num">${esc(t("areaM2"))}</th><th scope="col" class="num">${esc(t("share"))}</th>${indicatorHeads()}</tr></thead><tbody>`;
-    for (const z of p.zones) {
-      html += `<tr><td>${z.lot ? esc(z.lot) : num(null)}</td><td>${z.function ? esc(z.function) : num(null)}</td>
-        <td class="num">${num(z.area_m2)}</td><td class="num">${num(z.share_pct)} %</td>${indicatorCells(z.indicators)}</tr>`;
-    }
-    if (p.outside_plan_m2 > 0) {
-      html += `<tr><td colspan="2">${esc(t("outsidePlan"))}</td><td class="num">${num(p.outside_plan_m2)}</td><td class="num">${num(p.outside_plan_pct)} %</td><td colspan="5"></td></tr>`;
-    }
-    html += `</tbody></table></div>
-      <p><strong>${esc(t("roadArea"))}:</strong> ${withUnit(p.road_area_m2, "m²")}<br>
-      <strong>${esc(t("remaining"))}:</strong> ${withUnit(p.remaining_area_m2, "m²")}</p></section>`;
+      <p>${esc(t("inPlan"))}: ${num(p.area_in_plan_m2)} / ${num(p.area_m2)} m² <span class="muted">(${esc(p.crs)})</span></p>
+      ${breakdownTable(p)}
+      <h4 class="sub">${esc(t("indicatorsTitle"))}</h4>
+      <ul class="zones">${cards}</ul></section>`;
   }
   html += footer(answer);
   $("#panel-body").innerHTML = html;
 }
 
-function show(render) {
+function show(render, focus) {
   state.last = { render };
   render();
-  $("#panel").classList.remove("empty");
+  openSheet();
+  $("#panel-body").scrollTop = 0;
+  $("#panel").scrollTop = 0;
+  // After a search the answer is where keyboard and screen-reader users should be.
+  if (focus) $("#panel").focus({ preventScroll: true });
 }
+
+// ---------- the bottom sheet (phones) ----------
+function openSheet() {
+  $("#panel").classList.remove("empty", "collapsed");
+  renderSheetToggle();
+}
+function renderSheetToggle() {
+  const collapsed = $("#panel").classList.contains("collapsed");
+  const btn = $("#sheet-toggle");
+  btn.textContent = t(collapsed ? "sheetExpand" : "sheetCollapse");
+  btn.setAttribute("aria-expanded", String(!collapsed));
+}
+$("#sheet-toggle").addEventListener("click", () => {
+  $("#panel").classList.toggle("collapsed");
+  renderSheetToggle();
+});
 
 // ---------- map ----------
 const params = hashParams();
+if (params.get("lang") === "en") state.lang = "en";
 const basemap = document.querySelector('meta[name="planning-basemap"]')?.content;
 
 async function buildStyle() {
@@ -188,27 +304,44 @@ async function buildStyle() {
   }
 }
 
+let style;
+try {
+  style = await buildStyle();
+} catch (err) {
+  style = { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#F2EFE9" } }] };
+  showError(err);
+}
 const map = new maplibregl.Map({
   container: "map",
-  style: await buildStyle(),
+  style,
   center: [107.5776, 16.4698],
   zoom: 14,
   hash: "map",
+  locale: mapLocale(),
   attributionControl: { compact: true },
 });
+const mapLoaded = new Promise((resolve) => map.once("load", resolve));
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 window.planningMap = map;
 
-function highlight(geojson, kind) {
-  const data = geojson || { type: "FeatureCollection", features: [] };
+const EMPTY = { type: "FeatureCollection", features: [] };
+mapLoaded.then(() => {
+  // The selection draws above everything: the parcel (its planned-road part in red) or a point.
+  map.addSource("selected", { type: "geojson", data: state.pending || EMPTY });
+  map.addLayer({ id: "selected-fill", type: "fill", source: "selected", filter: ["==", ["geometry-type"], "Polygon"],
+    paint: { "fill-color": ["match", ["get", "kind"], "road", "#d7191c", "#f1a208"], "fill-opacity": ["match", ["get", "kind"], "road", 0.35, 0.25] } });
+  map.addLayer({ id: "selected-line", type: "line", source: "selected", filter: ["all", ["==", ["geometry-type"], "Polygon"], ["==", ["get", "kind"], "parcel"]],
+    paint: { "line-color": "#d35400", "line-width": 3 } });
+  map.addLayer({ id: "selected-point", type: "circle", source: "selected", filter: ["==", ["geometry-type"], "Point"],
+    paint: { "circle-radius": 7, "circle-color": "#f1a208", "circle-stroke-color": "#7a2e00", "circle-stroke-width": 2 } });
+  labelMapControls();
+});
+
+function highlight(data, kind) {
+  const fc = data || EMPTY;
   const source = map.getSource("selected");
-  if (source) source.setData(data);
-  else if (map.isStyleLoaded()) {
-    map.addSource("selected", { type: "geojson", data });
-    map.addLayer({ id: "selected-fill", type: "fill", source: "selected", paint: { "fill-color": "#f1a208", "fill-opacity": 0.25 } });
-    map.addLayer({ id: "selected-line", type: "line", source: "selected", paint: { "line-color": "#d35400", "line-width": 3 } });
-  }
+  if (source) source.setData(fc); else state.pending = fc;
   map.getContainer().dataset.selected = kind || "";
 }
 
@@ -218,26 +351,50 @@ function boundsOf(geometry) {
   walk(geometry.coordinates);
   return b;
 }
+// What the map should keep clear: on a phone, the bottom sheet covers the lower part of the map.
+function viewPadding(base) {
+  const pad = { top: base, bottom: base, left: base, right: base };
+  if (PHONE.matches) {
+    const mapBox = map.getContainer().getBoundingClientRect();
+    const sheetTop = $("#panel").getBoundingClientRect().top;
+    pad.bottom = Math.max(base, Math.min(mapBox.bottom - sheetTop + base, mapBox.height * 0.6));
+  }
+  return pad;
+}
+function pointFeature(lon, lat) {
+  return { type: "FeatureCollection", features: [{ type: "Feature", geometry: { type: "Point", coordinates: [lon, lat] }, properties: { kind: "point" } }] };
+}
 
-async function lookupPoint(lon, lat, fly) {
+async function lookupPoint(lon, lat, { fly = false, focus = false } = {}) {
   showLoading();
   try {
     const answer = await api(`/v1/lookup?lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}`);
-    show(() => renderPoint(answer));
+    show(() => renderPoint(answer), focus);
     setHash({ point: `${lat.toFixed(6)},${lon.toFixed(6)}`, parcel: null });
-    highlight({ type: "Feature", geometry: { type: "Point", coordinates: [lon, lat] }, properties: {} }, "point");
-    if (fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 17) });
+    highlight(pointFeature(lon, lat), "point");
+    if (fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 17), padding: viewPadding(20) });
+    announce(t("foundPoint"));
   } catch (err) { showError(err); }
 }
 
-async function openParcel(key, fly = true) {
+async function openParcel(key, { fly = true, focus = false } = {}) {
   showLoading();
   try {
     const answer = await api(`/v1/parcels/${key}?geometry=true`);
-    show(() => renderParcel(answer));
-    setHash({ parcel: key, point: null });
-    highlight({ type: "Feature", geometry: answer.geometry, properties: {} }, "parcel");
-    if (fly && answer.geometry) map.fitBounds(boundsOf(answer.geometry), { padding: 60, maxZoom: 19, duration: 600 });
+    const p = answer.parcel;
+    const canonical = `${p.commune}/${p.sheet}/${p.parcel}`;
+    show(() => renderParcel(answer), focus);
+    setHash({ parcel: canonical, point: null });
+    const features = [];
+    if (answer.geometry) features.push({ type: "Feature", geometry: answer.geometry, properties: { kind: "parcel" } });
+    for (const plan of answer.plans) {
+      for (const z of plan.zones) {
+        if (z.is_road && z.geometry) features.push({ type: "Feature", geometry: z.geometry, properties: { kind: "road" } });
+      }
+    }
+    highlight({ type: "FeatureCollection", features }, "parcel");
+    if (fly && answer.geometry) map.fitBounds(boundsOf(answer.geometry), { padding: viewPadding(60), maxZoom: 19, duration: 600 });
+    announce(fmt(t("foundParcel"), { what: fmt(t("sheetParcel"), p) }));
   } catch (err) { showError(err); }
 }
 
@@ -247,24 +404,38 @@ async function lookupXY(x, y, province) {
   try {
     const answer = await api(`/v1/lookup?x=${encodeURIComponent(x)}&y=${encodeURIComponent(y)}&province=${encodeURIComponent(province)}&axis=ne`);
     const { lon, lat } = answer.location.wgs84;
-    show(() => renderPoint(answer));
+    show(() => renderPoint(answer), true);
     setHash({ point: `${lat.toFixed(6)},${lon.toFixed(6)}`, parcel: null });
-    highlight({ type: "Feature", geometry: { type: "Point", coordinates: [lon, lat] }, properties: {} }, "point");
-    map.flyTo({ center: [lon, lat], zoom: 18 });
+    highlight(pointFeature(lon, lat), "point");
+    map.flyTo({ center: [lon, lat], zoom: 18, padding: viewPadding(20) });
+    announce(t("foundPoint"));
   } catch (err) { showError(err); }
 }
 
-map.on("click", (e) => lookupPoint(e.lngLat.lng, e.lngLat.lat, false));
+map.on("click", (e) => lookupPoint(e.lngLat.lng, e.lngLat.lat));
+// Keyboard users move the map with the arrows (MapLibre) and look up its centre with Enter.
+map.getCanvas().setAttribute("aria-describedby", "map-help");
+map.getCanvas().addEventListener("keydown", (e) => {
+  if (e.key !== "Enter") return;
+  e.preventDefault();
+  const c = map.getCenter();
+  lookupPoint(c.lng, c.lat, { focus: true });
+});
 
 // ---------- search ----------
+const NUM = String.raw`(-?\d+(?:[.,]\d+)?)`;
 function parseQuery(text) {
   const s = text.trim().normalize("NFC");
   const folded = s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/gi, "d").toLowerCase();
-  let m = folded.match(/(?:to|sheet)\s*(?:so\s*)?(\w+)[\s,;]*(?:thua|parcel)\s*(?:so\s*)?(\w+)/);
+  let m = folded.match(/\b(?:to|sheet)\s*(?:so\s*)?(\w+)[\s,;.]*\b(?:thua|parcel)\s*(?:so\s*)?(\w+)/);
   if (m) return { kind: "parcel", sheet: m[1], parcel: m[2] };
-  m = s.match(/^\s*(-?\d+(?:[.,]\d+)?)\s*[,; ]\s*(-?\d+(?:[.,]\d+)?)\s*$/);
+  const val = (v) => Number(v.replace(",", "."));
+  // "X: 1821649,834  Y: 561475,812" as printed on a certificate.
+  m = folded.match(new RegExp(String.raw`^x\s*[:=]?\s*${NUM}[\s,;]+y\s*[:=]?\s*${NUM}$`));
+  if (m) return { kind: "xy", x: val(m[1]), y: val(m[2]) };
+  m = s.match(new RegExp(String.raw`^${NUM}\s*(?:[,;]\s*|\s+)${NUM}$`));
   if (m) {
-    const a = Number(m[1].replace(",", ".")), b = Number(m[2].replace(",", "."));
+    const a = val(m[1]), b = val(m[2]);
     if (Math.abs(a) > 1000 && Math.abs(b) > 1000) {
       // VN-2000: the larger number is the northing (X on the certificate).
       return a > b ? { kind: "xy", x: a, y: b } : { kind: "xy", x: b, y: a };
@@ -275,60 +446,84 @@ function parseQuery(text) {
   return { kind: "address", q: s };
 }
 
-async function search(text) {
-  const q = parseQuery(text);
-  $("#results").innerHTML = "";
-  if (q.kind === "parcel") {
-    const commune = $("#commune").value;
-    if (!commune) {
-      const res = await api(`/v1/parcels?sheet=${encodeURIComponent(q.sheet)}&parcel=${encodeURIComponent(q.parcel)}&limit=20`).catch(showError);
-      return res && listResults(res.items);
-    }
-    return openParcel(`${commune}/${encodeURIComponent(q.sheet)}/${encodeURIComponent(q.parcel)}`);
-  }
-  if (q.kind === "xy") return lookupXY(q.x, q.y, $("#province").value);
-  if (q.kind === "lonlat") return lookupPoint(q.lon, q.lat, true);
+function chosenCommune() {
+  const opt = $("#commune").selectedOptions[0];
+  return opt && opt.value ? { code: opt.value, current: opt.dataset.current === "1" } : null;
+}
+
+// A current ward can hold several former ones whose cadastral maps reuse sheet numbers:
+// search them all and let the citizen pick. A former commune names one map: open it directly.
+async function findParcel(sheet, parcel) {
+  const commune = chosenCommune();
+  const s = encodeURIComponent(sheet.trim()), p = encodeURIComponent(parcel.trim());
+  if (commune && !commune.current) return openParcel(`${commune.code}/${s}/${p}`, { focus: true });
   try {
-    const res = await api(`/v1/parcels?q=${encodeURIComponent(q.q)}&limit=20`);
-    listResults(res.items);
+    const filter = commune ? `commune=${commune.code}&` : "";
+    const res = await api(`/v1/parcels?${filter}sheet=${s}&parcel=${p}&limit=20`);
+    listResults(res);
   } catch (err) { showError(err); }
 }
 
-function listResults(items) {
-  if (!items.length) { $("#results").innerHTML = `<p>${esc(t("noResult"))}</p>`; return; }
-  if (items.length === 1) { openParcel(`${items[0].commune}/${items[0].sheet}/${items[0].parcel}`); return; }
-  $("#results").innerHTML = `<h3>${esc(t("results"))}</h3><ul>${items.map((p) => `<li><button type="button" class="link" data-parcel="${esc(`${p.commune}/${p.sheet}/${p.parcel}`)}">${esc(fmt(t("sheetParcel"), p))} — ${esc(p.address || p.commune)}</button></li>`).join("")}</ul>`;
+async function search(text) {
+  const q = parseQuery(text);
+  $("#results").innerHTML = "";
+  if (!q.q && q.kind === "address") return;
+  if (q.kind === "parcel") return findParcel(q.sheet, q.parcel);
+  if (q.kind === "xy") return lookupXY(q.x, q.y, $("#province").value);
+  if (q.kind === "lonlat") return lookupPoint(q.lon, q.lat, { fly: true, focus: true });
+  try {
+    listResults(await api(`/v1/parcels?q=${encodeURIComponent(q.q)}&limit=20`));
+  } catch (err) { showError(err); }
+}
+
+function listResults(page) {
+  const items = page.items;
+  if (!items.length) {
+    $("#results").innerHTML = `<p role="alert">${esc(t("noResult"))}</p>`;
+    return;
+  }
+  if (items.length === 1) { openParcel(`${items[0].commune}/${items[0].sheet}/${items[0].parcel}`, { focus: true }); return; }
+  const more = page.total > items.length ? `<p class="muted">${esc(fmt(t("resultsMore"), { n: page.total }))}</p>` : "";
+  $("#results").innerHTML = `<h3 id="results-title" tabindex="-1">${esc(fmt(t("results"), { n: page.total }))}</h3>${more}
+    <ul aria-labelledby="results-title">${items.map((p) => `<li><button type="button" class="link" data-parcel="${esc(`${p.commune}/${p.sheet}/${p.parcel}`)}">${esc(fmt(t("sheetParcel"), p))} — ${esc(p.address || communeName(p.commune))}</button></li>`).join("")}</ul>`;
+  $("#results-title").focus();
+  announce(fmt(t("results"), { n: page.total }));
 }
 
 document.addEventListener("click", (e) => {
   const target = e.target.closest("[data-parcel]");
-  if (target) { e.preventDefault(); openParcel(target.dataset.parcel); }
+  if (target) { e.preventDefault(); openParcel(target.dataset.parcel, { focus: true }); }
 });
 $("#quick").addEventListener("submit", (e) => { e.preventDefault(); search($("#q").value); });
 $("#parcel-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
-  openParcel(`${f.get("commune")}/${encodeURIComponent(f.get("sheet").trim())}/${encodeURIComponent(f.get("parcel").trim())}`);
+  $("#results").innerHTML = "";
+  findParcel(String(f.get("sheet")), String(f.get("parcel")));
 });
 $("#coord-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
-  lookupXY(String(f.get("x")).replace(",", "."), String(f.get("y")).replace(",", "."), f.get("province"));
+  $("#results").innerHTML = "";
+  lookupXY(String(f.get("x")).trim().replace(",", "."), String(f.get("y")).trim().replace(",", "."), f.get("province"));
 });
 $("#lang").addEventListener("click", () => {
   state.lang = state.lang === "vi" ? "en" : "vi";
   setHash({ lang: state.lang === "vi" ? null : "en" });
   applyTexts();
+  const link = $("#panel a.print");
+  if (link) link.href = link.href.replace(/lang=\w+/, `lang=${state.lang}`);
 });
 $("#tools-toggle").addEventListener("click", (e) => {
   const open = $("#tools").classList.toggle("open");
-  e.target.setAttribute("aria-expanded", String(open));
+  e.currentTarget.setAttribute("aria-expanded", String(open));
 });
 $("#locate").addEventListener("click", () => {
   if (!navigator.geolocation) { showError(new Error(t("geoUnavailable"))); return; }
+  announce(t("locating"));
   navigator.geolocation.getCurrentPosition(
-    (pos) => lookupPoint(pos.coords.longitude, pos.coords.latitude, true),
-    () => showError(new Error(t("geoUnavailable"))),
+    (pos) => lookupPoint(pos.coords.longitude, pos.coords.latitude, { fly: true, focus: true }),
+    () => { state.last = null; $("#panel-body").innerHTML = `<p class="error" role="alert">${esc(t("geoUnavailable"))}</p>`; openSheet(); },
     { enableHighAccuracy: true, timeout: 10000 },
   );
 });
@@ -346,7 +541,7 @@ function renderLayers() {
   box.querySelectorAll("label").forEach((l) => l.remove());
   for (const group of Object.keys(LAYER_GROUPS)) {
     const label = document.createElement("label");
-    label.innerHTML = `<input type="checkbox" value="${group}" ${state.layers.has(group) ? "checked" : ""}> ${esc(t(LAYER_LABELS[group]))}`;
+    label.innerHTML = `<input type="checkbox" name="layer" value="${group}" ${state.layers.has(group) ? "checked" : ""}> ${esc(t(LAYER_LABELS[group]))}`;
     label.querySelector("input").addEventListener("change", (e) => {
       if (e.target.checked) state.layers.add(group); else state.layers.delete(group);
       setHash({ layers: [...state.layers].join(",") });
@@ -359,41 +554,42 @@ function renderLegend() {
   if (!state.legend) return;
   const L = state.legend;
   $("#legend").innerHTML = `<h3>${esc(L.title[state.lang])}</h3><ul>
-    ${L.land_use.map((c) => `<li><span class="swatch" style="background:${esc(c.color)}"></span>${esc(c.code)} — ${esc(c[state.lang])}</li>`).join("")}
-    ${L.lines.map((l) => `<li><span class="swatch line" style="background:${esc(l.color)}"></span>${esc(l[state.lang])}</li>`).join("")}</ul>`;
+    ${L.land_use.map((c) => `<li><span class="swatch" aria-hidden="true" style="background:${esc(c.color)}"></span>${esc(c[state.lang])} (${esc(c.code)})</li>`).join("")}
+    ${L.lines.map((l) => `<li><span class="swatch line ${esc(l.id)}" aria-hidden="true" style="background:${esc(l.color)}"></span>${esc(l[state.lang])}</li>`).join("")}</ul>`;
 }
 function renderCommunes() {
   const sel = $("#commune");
-  const chosen = sel.value;
-  const opts = [`<option value="">${esc(t("chooseCommune"))}</option>`];
-  for (const c of state.communes) {
-    const when = c.current ? t("current") : `${t("former")}${c.became_names.length ? ", " + fmt(t("becameFmt"), { names: c.became_names.join(", ") }) : ""}`;
-    opts.push(`<option value="${esc(c.code)}">${esc(c.name)} (${esc(c.code)}, ${esc(when)})</option>`);
-  }
-  sel.innerHTML = opts.join("");
-  sel.value = chosen;
+  const chosen = sel.selectedIndex;
+  const option = (c) => {
+    const when = c.current ? t("current") : `${t("former")}${c.became_names.length ? `, ${fmt(t("becameFmt"), { names: c.became_names.join(", ") })}` : ""}`;
+    return `<option value="${esc(c.code)}" data-current="${c.current ? 1 : 0}">${esc(c.name)} (${esc(c.code)}) — ${esc(when)}</option>`;
+  };
+  const group = (label, list) => (list.length ? `<optgroup label="${esc(label)}">${list.map(option).join("")}</optgroup>` : "");
+  const withParcels = state.communes.filter((c) => c.has_parcels);
+  sel.innerHTML = `<option value="">${esc(t("chooseCommune"))}</option>`
+    + group(t("groupWithParcels"), withParcels)
+    + group(t("groupCurrent"), state.communes.filter((c) => !c.has_parcels && c.current))
+    + group(t("groupFormer"), state.communes.filter((c) => !c.has_parcels && !c.current));
+  sel.selectedIndex = Math.max(chosen, 0); // same order in both languages
 }
 
 async function start() {
-  if (params.get("lang") === "en") state.lang = "en";
   if (params.get("layers") !== null) state.layers = new Set(params.get("layers").split(",").filter((g) => g in LAYER_GROUPS));
   const [legend, communes] = await Promise.all([
     api("/v1/legend").catch(() => null),
     api("/v1/communes?province=46").catch(() => []),
   ]);
   state.legend = legend;
-  // Communes with parcels first: those are the ones a search can find.
-  state.communes = communes.sort((a, b) => (b.has_parcels - a.has_parcels) || (b.current - a.current));
+  // Within each group: current first, then by name (the server's order).
+  state.communes = communes;
   applyTexts();
-  if (!$("#panel-body").dataset.filled) $("#panel").classList.add("empty");
-  const restore = () => {
-    applyLayers();
-    if (params.get("parcel")) openParcel(params.get("parcel"), !params.get("map"));
-    else if (params.get("point")) {
-      const [lat, lon] = params.get("point").split(",").map(Number);
-      if (Number.isFinite(lat) && Number.isFinite(lon)) lookupPoint(lon, lat, !params.get("map"));
-    }
-  };
-  if (map.isStyleLoaded()) restore(); else map.once("load", restore);
+  await mapLoaded;
+  applyLayers();
+  const fly = !params.get("map");
+  if (params.get("parcel")) openParcel(params.get("parcel"), { fly });
+  else if (params.get("point")) {
+    const [lat, lon] = params.get("point").split(",").map(Number);
+    if (Number.isFinite(lat) && Number.isFinite(lon)) lookupPoint(lon, lat, { fly });
+  }
 }
 start();
