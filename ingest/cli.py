@@ -13,13 +13,14 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
+from sqlalchemy import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ingest.fields import load_mapping_file
 from ingest.pipeline import IngestOptions, run_ingest
 from planning import revisions
 from planning.db import make_engine
-from planning.errors import InvalidInput
+from planning.errors import DatabaseUnavailable, InvalidInput
 from planning.settings import Settings
 
 # A progress bar appears for files larger than this many features.
@@ -72,6 +73,17 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
             bar.stop()
 
 
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn an unreachable or lost database into one clear line."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        text = str(exc.orig or exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise DatabaseUnavailable(f"database unavailable: {first}") from None
+
+
 def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
         opts = [
@@ -83,7 +95,7 @@ def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
             click.option("--encoding", help="text encoding: utf-8, tcvn3, vni, viscii, cp1258"),
             click.option(
                 "--mapping",
-                type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                type=click.Path(path_type=Path, dir_okay=False),
                 help='TOML file: attribute = "FieldName"',
             ),
             click.option("--effective", help="date the revision takes effect (default today)"),
@@ -97,9 +109,16 @@ def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
             click.option("--publish", is_flag=True, help="publish at once when there is no error"),
             click.option("--json", "as_json", is_flag=True, help="print the report as JSON"),
         ]
-        for name in FIELD_OPTIONS[kind]:
-            opts.append(click.option(f"--{name}-field", help=f"field holding the {name}"))
-        if kind != "parcels":
+        kinds = list(FIELD_OPTIONS) if kind == "check" else [kind]
+        for k in kinds:
+            for name in FIELD_OPTIONS[k]:
+                opts.append(click.option(f"--{name}-field", help=f"field holding the {name}"))
+        if kind == "check":
+            opts += [
+                click.option("--plan", "plan", help="plan code"),
+                click.option("--commune", help="commune code of every parcel"),
+            ]
+        elif kind != "parcels":
             opts += [
                 click.option("--plan", "plan", help="plan code (required)"),
                 click.option("--name", help="plan name"),
@@ -121,6 +140,10 @@ def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 def _run(ctx: click.Context, kind: str, kw: dict[str, Any], dry_run_only: bool = False) -> None:
     settings = _settings(ctx)
+    for other, names in FIELD_OPTIONS.items():
+        for name in names:
+            if other != kind and kw.get(f"{name.replace('-', '_')}_field"):
+                raise InvalidInput(f"--{name}-field does not apply to {kind.replace('_', '-')}")
     explicit: dict[str, str] = {}
     if kw.get("mapping"):
         explicit.update(load_mapping_file(kw["mapping"]))
@@ -140,6 +163,9 @@ def _run(ctx: click.Context, kind: str, kw: dict[str, Any], dry_run_only: bool =
             "scale": kw.get("scale"),
         }
         revisions.normalise_level(plan_meta["level"])
+    report_path: Path | None = kw.get("report_path")
+    if report_path is not None and not report_path.parent.is_dir():
+        raise InvalidInput(f"--report {report_path}: no folder {report_path.parent}")
     dry_run = dry_run_only or bool(kw.get("dry_run"))
     opts = IngestOptions(
         kind=kind,
@@ -161,13 +187,16 @@ def _run(ctx: click.Context, kind: str, kw: dict[str, Any], dry_run_only: bool =
     )
     engine = None if dry_run else make_engine(settings.resolved_database_url(), pool_size=1)
     try:
-        with progress_bar(sys.stderr.isatty()) as progress:
+        with database_errors(), progress_bar(sys.stderr.isatty()) as progress:
             report = run_ingest(opts, engine, progress)
     finally:
         if engine is not None:
             engine.dispose()
-    if kw.get("report_path"):
-        report.save(kw["report_path"])
+    if report_path is not None:
+        try:
+            report.save(report_path)
+        except OSError as exc:
+            raise InvalidInput(f"--report {report_path}: {exc.strerror}") from None
     if kw.get("as_json"):
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -226,7 +255,7 @@ def register(root: click.Group) -> None:
         default="zoning",
         show_default=True,
     )
-    @_common_options("zoning")
+    @_common_options("check")
     @click.pass_context
     def check(ctx: click.Context, kind: str, **kw: Any) -> None:
         """Validate a file as ingest would, writing nothing (exit 2 when it has errors)."""
@@ -236,8 +265,14 @@ def register(root: click.Group) -> None:
     def revs() -> None:
         """List, inspect, publish, roll back and compare revisions."""
 
-    def engine_of(ctx: click.Context) -> Engine:
-        return make_engine(_settings(ctx).resolved_database_url(), pool_size=1)
+    @contextmanager
+    def connection(ctx: click.Context, write: bool = False) -> Iterator[Connection]:
+        engine = make_engine(_settings(ctx).resolved_database_url(), pool_size=1)
+        try:
+            with database_errors(), engine.begin() if write else engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
 
     @revs.command("list")
     @click.option("--plan", help="only this plan")
@@ -246,7 +281,7 @@ def register(root: click.Group) -> None:
     @click.pass_context
     def rev_list(ctx: click.Context, plan: str | None, kind: str | None, as_json: bool) -> None:
         """List revisions."""
-        with engine_of(ctx).connect() as conn:
+        with connection(ctx) as conn:
             rows = revisions.list_revisions(conn, plan, kind)
         if as_json:
             click.echo(json.dumps(rows, ensure_ascii=False, default=_json_default, indent=2))
@@ -276,7 +311,7 @@ def register(root: click.Group) -> None:
     @click.pass_context
     def rev_show(ctx: click.Context, revision_id: int) -> None:
         """Show a revision with its report (JSON)."""
-        with engine_of(ctx).connect() as conn:
+        with connection(ctx) as conn:
             data = revisions.show_revision(conn, revision_id)
         click.echo(json.dumps(data, ensure_ascii=False, default=_json_default, indent=2))
 
@@ -285,7 +320,7 @@ def register(root: click.Group) -> None:
     @click.pass_context
     def rev_publish(ctx: click.Context, revision_id: int) -> None:
         """Publish a staged revision (one transaction)."""
-        with engine_of(ctx).begin() as conn:
+        with connection(ctx, write=True) as conn:
             ch = revisions.publish(conn, revision_id, _settings(ctx).loaded_by)
         closed = f"; revision {ch.closed} closed" if ch.closed else ""
         click.echo(f"revision {revision_id} published (data version {ch.data_version}){closed}")
@@ -308,7 +343,7 @@ def register(root: click.Group) -> None:
         """Withdraw a plan's newest published revision and re-open the previous one."""
         if plan is None and revision_id is None:
             raise click.UsageError("name a PLAN or --revision ID")
-        with engine_of(ctx).begin() as conn:
+        with connection(ctx, write=True) as conn:
             ch = revisions.rollback(conn, plan, kind, revision_id, _settings(ctx).loaded_by)
         again = f"; revision {ch.closed} is current again" if ch.closed else ""
         click.echo(f"revision {ch.revision_id} rolled back (data version {ch.data_version}){again}")
@@ -318,7 +353,7 @@ def register(root: click.Group) -> None:
     @click.pass_context
     def rev_discard(ctx: click.Context, revision_id: int) -> None:
         """Delete a staged revision that will not be published."""
-        with engine_of(ctx).begin() as conn:
+        with connection(ctx, write=True) as conn:
             revisions.discard(conn, revision_id)
         click.echo(f"revision {revision_id} discarded")
 
@@ -329,7 +364,7 @@ def register(root: click.Group) -> None:
     @click.pass_context
     def rev_diff(ctx: click.Context, old_id: int, new_id: int, as_json: bool) -> None:
         """Compare two zoning revisions: zones added, removed, changed."""
-        with engine_of(ctx).connect() as conn:
+        with connection(ctx) as conn:
             d = revisions.diff_revisions(conn, old_id, new_id)
         if as_json:
             click.echo(json.dumps(d, ensure_ascii=False, default=_json_default, indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -82,6 +83,23 @@ def _json_value(v: Any) -> Any:
     return str(v)
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_PLAIN = (str, int, bool)
+
+
+def _json_column(values: list[Any]) -> list[Any]:
+    """Make a column JSON-ready (most columns already are: text and whole numbers)."""
+    if all(v is None or type(v) in _PLAIN for v in values):
+        return values
+    return [_json_value(v) for v in values]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _fold(text: str) -> str:
+    # Addresses repeat (street and ward names), and folding is the slow part of a parcel row.
+    return fold(text)
+
+
 def key_text(v: Any) -> str | None:
     """Normalise a sheet or parcel number: 12, 12.0, "012" → "12"; other text trimmed."""
     if v is None:
@@ -130,8 +148,8 @@ def ewkb(geoms: NDArray[np.object_], srid: int) -> list[str]:
     return list(shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True))
 
 
-def to_wgs84(geoms: NDArray[np.object_], transformer: Transformer) -> NDArray[np.object_]:
-    """Transform geometries to lon/lat in one vectorised call."""
+def reproject(geoms: NDArray[np.object_], transformer: Transformer) -> NDArray[np.object_]:
+    """Transform geometries (to lon/lat, or to a zone) in one vectorised call."""
 
     def fn(coords: NDArray[np.float64]) -> NDArray[np.float64]:
         x, y = transformer.transform(coords[:, 0], coords[:, 1])
@@ -149,8 +167,11 @@ def build_rows(
     wgs84: NDArray[np.object_],
     srid: int,
     commune_default: str | None,
+    metric: NDArray[np.object_] | None = None,
 ) -> Rows:
     """Build table rows for the kept features of a batch (all arrays already filtered)."""
+    # Areas and lengths are planar in `metric` (the native geometries projected to a VN-2000
+    # zone when the native CRS is geographic), else in the native CRS.
     n = len(native)
     out = Rows()
     raw_names = list(columns)
@@ -161,18 +182,11 @@ def build_rows(
             return [None] * n
         return columns[raw_names[names.index(src)]] if src in names else [None] * n
 
-    attrs = [
-        json.dumps(
-            {
-                name: _json_value(columns[raw][i])
-                for name, raw in zip(names, raw_names, strict=True)
-            },
-            ensure_ascii=False,
-            allow_nan=False,
-        )
-        for i in range(n)
-    ]
-    size = shapely.area(native) if kind != "red_lines" else shapely.length(native)
+    json_columns = [_json_column(columns[raw]) for raw in raw_names]
+    by_row = zip(*json_columns, strict=True) if json_columns else iter([()] * n)
+    attrs = [_ENCODE(dict(zip(names, values, strict=True))) for values in by_row]
+    planar = native if metric is None else metric
+    size = shapely.area(planar) if kind != "red_lines" else shapely.length(planar)
     g84 = ewkb(wgs84, 4326)
     gnat = ewkb(native, srid)
     if kind == "zoning":
@@ -232,7 +246,7 @@ def build_rows(
                     _num(areas[i]),
                     normalise_code(_text(types[i])),
                     address,
-                    fold(address) if address else None,
+                    _fold(address) if address else None,
                     attrs[i],
                     float(size[i]),
                     g84[i],

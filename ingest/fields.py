@@ -127,8 +127,10 @@ def load_mapping_file(path: Path) -> dict[str, str]:
     """Read a ``--mapping`` TOML file: ``target = "SourceField"`` lines (optionally [fields])."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path}: cannot read the mapping file ({exc})") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read the mapping file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: the mapping file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{path}: not valid TOML ({exc})") from None
     table = data.get("fields", data)

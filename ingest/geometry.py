@@ -55,6 +55,7 @@ def repair(geoms: NDArray[np.object_], family: str) -> tuple[NDArray[np.object_]
     out = np.array(geoms, dtype=object)
     missing = shapely.is_missing(out) | shapely.is_empty(out)
     stats.null = np.flatnonzero(missing).tolist()
+    out[missing] = None
     present = ~missing
     if present.any():
         stats.had_z = int(shapely.has_z(out[present]).sum())
@@ -104,6 +105,8 @@ def repair(geoms: NDArray[np.object_], family: str) -> tuple[NDArray[np.object_]
     empty = present & (~alive | (size <= 0))
     stats.empty = np.flatnonzero(empty).tolist()
     out[empty] = None
+    # A repair that leaves nothing (a collapsed ring) counts as dropped, not as repaired.
+    stats.repaired = [i for i in stats.repaired if not empty[i]]
     # Promote singles to Multi*.
     keep_idx = np.flatnonzero([g is not None for g in out])
     if len(keep_idx):

@@ -9,11 +9,22 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError
 
 from ingest.features import COLUMNS, TABLES
 from ingest.report import Report
 from planning import revisions
 from planning.errors import Conflict
+
+INSERT_REVISION = text(
+    """
+    INSERT INTO planning.revision (plan_id, kind, version, source_name, source_sha256, layer,
+        crs_read, crs_resolved, srid, effective_from, loaded_by)
+    VALUES (:plan, :kind, :version, :src, :sha, :layer, :crs_read, :crs_resolved, :srid, :eff,
+        :by)
+    RETURNING id
+    """
+)
 
 
 class Loader:
@@ -53,33 +64,27 @@ class Loader:
                 f"{same['id']} of {owner} ({same['state']})"
             )
         version = revisions.next_version(self.conn, plan, kind)
-        self.revision_id = int(
-            self.conn.execute(
-                text(
-                    """
-                    INSERT INTO planning.revision (plan_id, kind, version, source_name,
-                        source_sha256, layer, crs_read, crs_resolved, srid, effective_from,
-                        loaded_by)
-                    VALUES (:plan, :kind, :version, :src, :sha, :layer, :crs_read,
-                        :crs_resolved, :srid, :eff, :by)
-                    RETURNING id
-                    """
-                ),
-                {
-                    "plan": plan,
-                    "kind": kind,
-                    "version": version,
-                    "src": source_name,
-                    "sha": sha256,
-                    "layer": layer,
-                    "crs_read": crs_read,
-                    "crs_resolved": crs_resolved,
-                    "srid": srid,
-                    "eff": effective_from,
-                    "by": loaded_by,
-                },
-            ).scalar_one()
-        )
+        values = {
+            "plan": plan,
+            "kind": kind,
+            "version": version,
+            "src": source_name,
+            "sha": sha256,
+            "layer": layer,
+            "crs_read": crs_read,
+            "crs_resolved": crs_resolved,
+            "srid": srid,
+            "eff": effective_from,
+            "by": loaded_by,
+        }
+        try:
+            self.revision_id = int(self.conn.execute(INSERT_REVISION, values).scalar_one())
+        except IntegrityError:
+            # Another load of the same file committed while this one waited on the hash index.
+            raise Conflict(
+                f"{source_name}: this file (sha256 {sha256[:12]}…) was just loaded by another "
+                "process"
+            ) from None
         return self.revision_id
 
     def copy(self, rows: list[tuple[Any, ...]]) -> None:

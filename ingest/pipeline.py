@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,16 +12,17 @@ from typing import Any
 
 import numpy as np
 import shapely
+from pyproj import Transformer
 from sqlalchemy import Engine
 
 from ingest import checks
-from ingest.features import build_rows, commune_text, to_wgs84
-from ingest.fields import resolve_mapping
+from ingest.features import build_rows, commune_text, reproject
+from ingest.fields import FieldMapping, resolve_mapping
 from ingest.geometry import repair
 from ingest.load import Loader
 from ingest.read import ColumnText, LayerInfo, batches, decode_column, describe, detect_text
 from ingest.report import Report
-from ingest.source import open_source
+from ingest.source import SourceError, open_source
 from planning import crs as vncrs
 from planning.errors import InvalidInput, OutsideServiceArea
 from planning.text import normalize_encoding_name
@@ -120,6 +122,25 @@ def _check_position(
         )
 
 
+def _area_transformer(
+    opts: IngestOptions, decision: vncrs.CrsDecision, geoms: np.ndarray, report: Report
+) -> Transformer | None:
+    """Choose the VN-2000 zone that measures areas when the native CRS is geographic."""
+    if not decision.crs.is_geographic or decision.epsg is None:
+        return None
+    province = opts.plan_meta.get("province_code")
+    if province:
+        epsg = vncrs.epsg_for_province(str(province))
+        why = f"the zone of province {province}"
+    else:
+        live = [g for g in geoms if g is not None]
+        lon = float(np.mean(shapely.total_bounds(live)[[0, 2]])) if live else 107.0
+        epsg = vncrs.nearest_tm3_epsg(lon)
+        why = "the VN-2000 TM-3 zone nearest the data; name the plan's province for its own zone"
+    report.info("area_crs", f"geographic coordinates: areas measured in EPSG:{epsg} ({why})")
+    return vncrs.transformer(decision.epsg, epsg)
+
+
 def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
     return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
 
@@ -128,12 +149,22 @@ def run_ingest(
     opts: IngestOptions, engine: Engine | None, progress: Progress = _no_progress
 ) -> Report:
     """Validate a file and (unless dry-run) load it as a staged or published revision."""
+    with warnings.catch_warnings():
+        # pyogrio warns when it meets M values; the report already says they are dropped.
+        warnings.filterwarnings("ignore", message=r"Measured \(M\) geometry", category=UserWarning)
+        return _run_ingest(opts, engine, progress)
+
+
+def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) -> Report:
     if opts.kind not in FAMILY:
         raise InvalidInput(f"unknown ingest kind {opts.kind!r}")
     if opts.kind != "parcels" and not opts.plan and not opts.dry_run:
         raise InvalidInput("--plan CODE is required")
     if opts.encoding:
-        opts.encoding = normalize_encoding_name(opts.encoding)
+        try:
+            opts.encoding = normalize_encoding_name(opts.encoding)
+        except ValueError as exc:
+            raise InvalidInput(f"--encoding: {exc}") from None
     family = FAMILY[opts.kind]
     src = open_source(opts.path, opts.kind, opts.layer)
     report = Report(
@@ -145,11 +176,11 @@ def run_ingest(
         plan=opts.plan,
         dry_run=opts.dry_run,
     )
-    info = describe(src, family, report)
-    mapping = resolve_mapping(opts.kind, info.fields, opts.fields, opts.path.name)
+    info = describe(src, family, report, opts.encoding)
+    mapping = resolve_mapping(opts.kind, info.fields, opts.fields, str(opts.path))
     report.mapping = {t: {"field": f, "how": mapping.how[t]} for t, f in mapping.columns.items()}
-    if opts.kind == "parcels" and not mapping.get("commune") and not opts.commune:
-        raise InvalidInput(f"{opts.path}: no commune field; give --commune CODE or --commune-field")
+    if opts.kind == "parcels":
+        _commune_source(opts, mapping, report)
     progress("text", 0, info.count)
     texts = detect_text(src, info, opts.encoding, report)
     decision = _resolve_crs(opts, info, report)
@@ -157,6 +188,7 @@ def run_ingest(
     to84 = vncrs.transformer_to_wgs84(decision.crs)
     commune_default = commune_text(opts.commune) if opts.commune else None
 
+    area_tf: Transformer | None = None
     loader: Loader | None = None
     if not opts.dry_run:
         if engine is None:
@@ -174,6 +206,8 @@ def run_ingest(
             fixed, stats = repair(geoms, family)
             checks.note_repairs(state, stats, batch.offset)
             _check_position(opts, decision, fixed, first)
+            if first:
+                area_tf = _area_transformer(opts, decision, fixed, report)
             if first and loader is not None:
                 loader.begin(
                     kind=opts.kind,
@@ -192,20 +226,28 @@ def run_ingest(
             first = False
             keep = np.array([g is not None for g in fixed], dtype=bool)
             native = fixed[keep]
-            wgs = to_wgs84(native, to84)
+            wgs = reproject(native, to84)
+            metric = native if area_tf is None else reproject(native, area_tf)
             outside = checks.outside_area(wgs, opts.service_area)
             state.outside.extend(int(batch.offset + np.flatnonzero(keep)[i]) for i in outside)
             columns = _decoded_columns(batch.columns, texts, keep)
             rows = build_rows(
-                opts.kind, mapping, info.fields, columns, native, wgs, srid, commune_default
+                opts.kind, mapping, info.fields, columns, native, wgs, srid, commune_default, metric
             )
-            state.absorb(rows, native, batch.offset, np.flatnonzero(keep))
-            report.features_loaded += len(rows.rows)
+            loadable = _loadable(opts.kind, rows.rows, rows.keys, state)
+            state.absorb(rows, metric, batch.offset, np.flatnonzero(keep))
+            report.features_loaded += len(loadable)
             if loader is not None:
-                loader.copy(rows.rows)
+                loader.copy(loadable)
             progress("load", report.features_read, info.count)
         if report.features_read == 0:
-            raise InvalidInput(f"{opts.path}: layer {src.layer!r} is empty")
+            raise SourceError(opts.path, f"layer {src.layer!r} is empty")
+        if report.features_read < info.count:
+            raise SourceError(
+                opts.path,
+                f"damaged or truncated: only {report.features_read:,} of the {info.count:,} "
+                "features it declares could be read",
+            )
         report.features_dropped = report.features_read - report.features_loaded
         checks.finish(state, report, mapping)
         if loader is not None:
@@ -216,6 +258,34 @@ def run_ingest(
             loader.abort()
         raise
     return report
+
+
+def _commune_source(opts: IngestOptions, mapping: FieldMapping, report: Report) -> None:
+    """Settle where parcels take their commune code: --commune beats a recognised field."""
+    field = mapping.get("commune")
+    if opts.commune and field:
+        if mapping.how["commune"] == "given":
+            raise InvalidInput("give --commune or --commune-field, not both")
+        del mapping.columns["commune"], mapping.how["commune"]
+        report.mapping.pop("commune", None)
+        report.info("commune", f"--commune {opts.commune} used; field {field!r} ignored")
+    elif not field and not opts.commune:
+        raise InvalidInput(f"{opts.path}: no commune field; give --commune CODE or --commune-field")
+
+
+def _loadable(
+    kind: str, rows: list[tuple[Any, ...]], keys: list[tuple[str, str, str]], state: checks.State
+) -> list[tuple[Any, ...]]:
+    """Leave out parcels with an incomplete or repeated key (graded as errors by the checks)."""
+    if kind != "parcels":
+        return rows
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for row, key in zip(rows, keys, strict=True):
+        if all(key) and key not in seen and key not in state.keys:
+            out.append(row)
+        seen.add(key)
+    return out
 
 
 def _decoded_columns(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +15,11 @@ from numpy.typing import NDArray
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError
 
 from ingest.report import Report
-from ingest.source import Source, SourceError
+from ingest.source import Source, SourceError, gdal_message
 from planning.text import (
     ColumnDecision,
     decode_bytes,
-    detect_column,
+    detect_and_decode,
     fix_text,
     repair_mojibake_column,
 )
@@ -61,14 +62,14 @@ def _read_encoding(src: Source) -> str | None:
     return "latin1" if src.is_shapefile else None
 
 
-def describe(src: Source, family: str, report: Report) -> LayerInfo:
+def describe(src: Source, family: str, report: Report, override: str | None = None) -> LayerInfo:
     """Read the layer's description and refuse a layer of the wrong geometry family."""
     try:
         info = pyogrio.read_info(src.gdal_path, layer=src.layer, encoding=_read_encoding(src))
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise SourceError(src.path, f"cannot be read ({_short(exc)})") from None
+        raise SourceError(src.path, f"cannot be read ({gdal_message(exc)})") from None
     gtype = str(info.get("geometry_type") or "Unknown")
-    base = gtype.lower().replace(" z", "").replace(" m", "").replace(" zm", "").strip()
+    base = re.sub(r"\s+(zm|z|m)$", "", gtype.lower().strip())
     if base in WRONG_FOR[family]:
         need = "polygons" if family == "polygon" else "lines"
         raise SourceError(src.path, f"layer {src.layer!r} holds {gtype} geometries; {need} needed")
@@ -77,27 +78,27 @@ def describe(src: Source, family: str, report: Report) -> LayerInfo:
     raw_fields = [str(f) for f in info["fields"]]
     fields = raw_fields
     if src.is_shapefile and any(not f.isascii() for f in raw_fields):
-        names, decision = _decode_values([f.encode("latin-1") for f in raw_fields], None)
+        raw: list[bytes | None] = [f.encode("latin-1", errors="replace") for f in raw_fields]
+        try:
+            names, decision = detect_and_decode(raw, override)
+        except (UnicodeDecodeError, ValueError):
+            raise SourceError(
+                src.path, f"the field names are not valid {override} text (--encoding)"
+            ) from None
         fields = [n or r for n, r in zip(names, raw_fields, strict=True)]
-        report.info("field_names", f"field names decoded as {decision.encoding or 'ASCII'}")
+        if decision.ambiguous:
+            report.warning(
+                "field_names",
+                f"field names: encoding unclear, read as {decision.encoding} "
+                f"({', '.join(fields)}); give --encoding",
+            )
+        else:
+            report.info("field_names", f"field names decoded as {decision.encoding or 'ASCII'}")
     count = int(info.get("features") or 0)
     if count < 0:
         count = 0
     crs = info.get("crs")
     return LayerInfo(raw_fields, fields, [str(d) for d in info["dtypes"]], gtype, crs, count)
-
-
-def _decode_values(
-    values: list[bytes | None], override: str | None
-) -> tuple[list[str | None], ColumnDecision]:
-    from planning.text import detect_and_decode
-
-    return detect_and_decode(values, override)
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text.split(": ", 1)[-1][:160]
 
 
 def detect_text(
@@ -115,8 +116,10 @@ def detect_text(
             read_geometry=False,
             encoding=_read_encoding(src),
         )
-    except (DataSourceError, DataLayerError, FieldError, OSError) as exc:
-        raise SourceError(src.path, f"cannot read the attribute table ({_short(exc)})") from None
+    except (DataSourceError, DataLayerError, FieldError, OSError, pa.ArrowException) as exc:
+        raise SourceError(
+            src.path, f"cannot read the attribute table ({gdal_message(exc)})"
+        ) from None
     out: dict[str, ColumnText] = {}
     for raw_name in text_cols:
         name = info.fields[info.raw_fields.index(raw_name)]
@@ -126,7 +129,9 @@ def detect_text(
             if override:
                 decision = ColumnDecision(override, 1.0, {}, False, "given with --encoding")
             else:
-                decision = detect_column(raw)
+                # With no clear winner this falls back to one encoding for the whole column
+                # (UTF-8 when every value is valid UTF-8, else cp1258), flagged as ambiguous.
+                _decoded, decision = detect_and_decode(list(raw))
             legacy = True
         else:
             _fixed, decision = repair_mojibake_column(values)
@@ -235,5 +240,5 @@ def batches(src: Source, info: LayerInfo) -> Iterator[Batch]:
                 geoms = shapely.from_wkb(wkb, on_invalid="ignore")
                 yield Batch(offset, np.asarray(geoms, dtype=object), cols)
                 offset += rb.num_rows
-    except (DataSourceError, DataLayerError, OSError) as exc:
-        raise SourceError(src.path, f"reading failed ({_short(exc)})") from None
+    except (DataSourceError, DataLayerError, OSError, pa.ArrowException) as exc:
+        raise SourceError(src.path, f"reading failed ({gdal_message(exc)})") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -85,29 +86,92 @@ def _check_zip(path: Path) -> list[str]:
                 )
         if total > MAX_UNCOMPRESSED:
             raise SourceError(path, f"zip expands to {total / 1e9:.1f} GB (limit 8 GB)")
+        # GDAL reads inside the archive without checking CRCs: check them all first.
+        try:
+            bad = zf.testzip()
+        except (zlib.error, EOFError, OSError) as exc:
+            raise SourceError(path, f"the zip archive is damaged ({exc})") from None
+        except (RuntimeError, NotImplementedError) as exc:  # encrypted, unknown compression
+            raise SourceError(path, f"cannot be unzipped ({exc})") from None
+        if bad is not None:
+            raise SourceError(path, f"zip entry {bad!r} is damaged (CRC check failed)")
         return [i.filename for i in infos]
 
 
-def _dataset_in_zip(path: Path, names: list[str]) -> str:
+def _dataset_in_zip(path: Path, names: list[str]) -> tuple[str, bool]:
+    """Return the GDAL path of the dataset in a zip and whether it is a shapefile with a .cpg."""
     gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n})
     if gdbs:
         pick = [g for g in gdbs if PurePosixPath(g).name.lower() == "quyhoach.gdb"] or gdbs
-        return f"/vsizip/{path}/{pick[0]}"
+        return f"/vsizip/{path}/{pick[0]}", False
     vectors = sorted(n for n in names if n.lower().endswith(VECTOR_SUFFIXES))
     if not vectors:
         raise SourceError(path, "the zip holds no .gdb folder, shapefile, GeoPackage or GeoJSON")
     if len(vectors) > 1:
         listed = ", ".join(vectors[:5])
         raise SourceError(path, f"the zip holds several datasets ({listed}); unzip and pick one")
-    return f"/vsizip/{path}/{vectors[0]}"
+    has_cpg = False
+    if vectors[0].lower().endswith(".shp"):
+        has_cpg = _check_shapefile(path, vectors[0], _zip_parts(path, vectors[0]))
+    return f"/vsizip/{path}/{vectors[0]}", has_cpg
 
 
-def _check_shapefile_parts(shp: Path) -> bool:
-    stem = shp.with_suffix("")
+# A part of a shapefile: its size in bytes and its first 100 bytes (the headers).
+Parts = dict[str, tuple[int, bytes]]
+SHAPEFILE_EXTS = (".shp", ".shx", ".dbf", ".cpg")
+
+
+def _disk_parts(shp: Path) -> Parts:
+    parts: Parts = {}
+    for f in shp.parent.iterdir():
+        ext = f.suffix.lower()
+        if f.stem == shp.stem and ext in SHAPEFILE_EXTS and f.is_file():
+            with f.open("rb") as fh:
+                parts[ext] = (f.stat().st_size, fh.read(100))
+    return parts
+
+
+def _zip_parts(path: Path, shp: str) -> Parts:
+    stem = shp[:-4]
+    parts: Parts = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            ext = info.filename[len(stem) :].lower()
+            if info.filename[: len(stem)] == stem and ext in SHAPEFILE_EXTS:
+                with zf.open(info) as fh:
+                    parts[ext] = (info.file_size, fh.read(100))
+    return parts
+
+
+def _check_shapefile(label: Path, shp: str, parts: Parts) -> bool:
+    """Refuse a shapefile with a missing, truncated or inconsistent part; tell if it has a .cpg."""
+    stem = PurePosixPath(shp).stem
     for ext, what in ((".shx", "index"), (".dbf", "attribute table")):
-        if not any(stem.with_suffix(e).exists() for e in (ext, ext.upper())):
-            raise SourceError(shp, f"the shapefile's {what} file {stem.name}{ext} is missing")
-    return any(stem.with_suffix(e).exists() for e in (".cpg", ".CPG"))
+        if ext not in parts:
+            raise SourceError(label, f"the shapefile's {what} file {stem}{ext} is missing")
+    declared: dict[str, int] = {}
+    for ext in (".shp", ".shx"):
+        size, head = parts[ext]
+        if len(head) < 100 or int.from_bytes(head[:4], "big") != 9994:
+            raise SourceError(label, f"{stem}{ext} is damaged (no shapefile header)")
+        declared[ext] = int.from_bytes(head[24:28], "big") * 2
+        if size < declared[ext]:
+            raise SourceError(
+                label, f"{stem}{ext} is truncated ({size:,} of {declared[ext]:,} bytes)"
+            )
+    size, head = parts[".dbf"]
+    if len(head) < 32:
+        raise SourceError(label, f"{stem}.dbf is damaged (no header)")
+    records = int.from_bytes(head[4:8], "little")
+    needed = int.from_bytes(head[8:10], "little") + records * int.from_bytes(head[10:12], "little")
+    if size < needed:
+        raise SourceError(label, f"{stem}.dbf is truncated ({size:,} of {needed:,} bytes)")
+    shapes = (declared[".shx"] - 100) // 8
+    if shapes != records:
+        raise SourceError(
+            label, f"{stem}.shx lists {shapes} shapes but {stem}.dbf {records} records (damaged)"
+        )
+    return ".cpg" in parts
 
 
 def open_source(path: Path, kind: str, layer: str | None = None) -> Source:
@@ -119,18 +183,19 @@ def open_source(path: Path, kind: str, layer: str | None = None) -> Source:
         inner = sorted(path.glob("*.gdb"))
         if not inner:
             raise SourceError(path, "a folder must be a .gdb geodatabase or contain one")
-        gdal_path = str(inner[0])
+        # A TT16 dossier holds NenDiaHinh.gdb, HienTrang.gdb, QuyHoach.gdb, MocGioi.gdb.
+        gdal_path = str(next((g for g in inner if g.name.lower() == "quyhoach.gdb"), inner[0]))
     elif path.suffix.lower() == ".zip":
-        gdal_path = _dataset_in_zip(path, _check_zip(path))
+        gdal_path, has_cpg = _dataset_in_zip(path, _check_zip(path))
     else:
         gdal_path = str(path)
         if path.suffix.lower() == ".shp":
-            has_cpg = _check_shapefile_parts(path)
+            has_cpg = _check_shapefile(path, path.name, _disk_parts(path))
     try:
         layers = [str(row[0]) for row in pyogrio.list_layers(gdal_path)]
         info_driver = pyogrio.read_info(gdal_path, layer=0)["driver"] if layers else ""
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise SourceError(path, f"cannot be read as GIS data ({_gdal_message(exc)})") from None
+        raise SourceError(path, f"cannot be read as GIS data ({gdal_message(exc)})") from None
     if not layers:
         raise SourceError(path, "holds no layer")
     chosen = _choose_layer(path, kind, layers, layer)
@@ -161,7 +226,12 @@ def _choose_layer(path: Path, kind: str, layers: list[str], wanted: str | None) 
     )
 
 
-def _gdal_message(exc: Exception) -> str:
+def gdal_message(exc: Exception) -> str:
+    """Shorten a GDAL error to its first sentence, without the path GDAL repeats."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    # GDAL repeats the path; keep the message short and path-free.
-    return text.split(": ", 1)[-1][:160]
+    if "not recognized as being in a supported file format" in text:
+        return "not a format GDAL recognises: damaged, or not GIS data"
+    if text.startswith("Error occurred in "):  # a GDAL source file and line: the data is bad
+        return "damaged: GDAL could not parse it"
+    text = text.split(": ", 1)[-1].split(".; ")[0].split("; ")[0]
+    return text if len(text) <= 160 else text[:157] + "..."

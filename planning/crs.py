@@ -144,6 +144,34 @@ def _datum_kind(crs: CRS) -> str:
     return "other"
 
 
+# EPSG:6960 (VN-2000 to WGS 84): translations in metres, rotations in the Position Vector
+# convention PROJ's +towgs84 and WKT1's TOWGS84 use (arc-seconds).
+VN2000_TRANSLATION = (-191.90441429, -39.30318279, -111.45032835)
+VN2000_ROTATION_PV = (0.00928836, -0.01975479, 0.00427372)
+
+
+def _towgs84_kind(crs: CRS) -> str | None:
+    """Classify a CRS's TOWGS84: "official" VN-2000, VN-2000 with "other" rotations, or None."""
+    # "other" is usually the EPSG (Coordinate Frame) rotation signs pasted into TOWGS84.
+    if not crs.is_bound or crs.coordinate_operation is None:
+        return None
+    values = [
+        float(p.value) for p in crs.coordinate_operation.params if isinstance(p.value, int | float)
+    ]
+    if len(values) < 3 or any(
+        abs(v - t) > 1.0 for v, t in zip(values[:3], VN2000_TRANSLATION, strict=True)
+    ):
+        return None
+    rotation = (values + [0.0] * 7)[3:6]
+    official = all(abs(r - o) < 1e-5 for r, o in zip(rotation, VN2000_ROTATION_PV, strict=True))
+    return "official" if official else "other"
+
+
+def _wgs84_ellipsoid(crs: CRS) -> bool:
+    ellipsoid = crs.ellipsoid
+    return ellipsoid is not None and math.isclose(ellipsoid.semi_major_metre, 6_378_137.0)
+
+
 def interpret_crs(crs: CRS) -> CrsDecision:
     """Map a CRS read from a file to the EPSG definition it stands for, with warnings."""
     read = crs.name
@@ -152,8 +180,16 @@ def interpret_crs(crs: CRS) -> CrsDecision:
         return CrsDecision(CRS.from_epsg(epsg), epsg, read)
     if epsg == WGS84:
         return CrsDecision(CRS.from_epsg(WGS84), WGS84, read)
+    shift = _towgs84_kind(crs)
+    source = crs.source_crs if crs.is_bound else None
+    bound = source is not None
+    if source is not None:
+        # A .prj with TOWGS84 (or a PROJ string with +towgs84): judge the CRS it is bound from.
+        crs = source
+    datum = "vn2000" if shift else _datum_kind(crs)
+    if (bound and not shift) or (datum == "other" and _wgs84_ellipsoid(crs)):
+        datum = "unnamed"
     tm = _tm_params(crs)
-    datum = _datum_kind(crs)
     if tm and crs.is_projected:
         lon0 = round(tm.get("lon0", float("nan")) * 4) / 4
         k = tm.get("k", 0.0)
@@ -163,15 +199,22 @@ def interpret_crs(crs: CRS) -> CrsDecision:
         if vn_epsg and math.isclose(k, TM3_SCALE, abs_tol=1e-7) and fe == FALSE_EASTING and fn == 0:
             if datum == "vn2000":
                 note = f"VN-2000 TM-3 {lon0:g}° read as EPSG:{vn_epsg} (official datum shift)"
-                return CrsDecision(CRS.from_epsg(vn_epsg), vn_epsg, read, notes=[note])
-            if datum == "wgs84":
+                warnings = []
+                if shift == "other":
+                    warnings.append(
+                        "the .prj's TOWGS84 rotations differ from EPSG:6960 (often the signs of "
+                        f"the other convention, ≈0.65 m off); the official EPSG:{vn_epsg} is used"
+                    )
+                return CrsDecision(CRS.from_epsg(vn_epsg), vn_epsg, read, [note], warnings)
+            if datum in ("wgs84", "unnamed"):
+                named = "on the WGS 84 datum" if datum == "wgs84" else "without VN-2000's shift"
                 return CrsDecision(
                     CRS.from_epsg(vn_epsg),
                     vn_epsg,
                     read,
                     warnings=[
                         f"the .prj declares TM-3 with the Vietnamese central meridian {lon0:g}° "
-                        "on the WGS 84 datum ('VN2000 nội bộ'); read as VN-2000 "
+                        f"{named} ('VN2000 nội bộ'); read as VN-2000 "
                         f"(EPSG:{vn_epsg}) — read literally it would land ≈225 m off"
                     ],
                 )
@@ -195,6 +238,18 @@ def to_wgs84(epsg: int) -> Transformer:
 def from_wgs84(epsg: int) -> Transformer:
     """Return the (cached) transformer from WGS 84 lon/lat to an EPSG CRS."""
     return Transformer.from_crs(CRS.from_epsg(WGS84), CRS.from_epsg(epsg), always_xy=True)
+
+
+@cache
+def transformer(src_epsg: int, dst_epsg: int) -> Transformer:
+    """Return the (cached) transformer between two EPSG CRSs, x/y = lon/lat or easting/northing."""
+    return Transformer.from_crs(CRS.from_epsg(src_epsg), CRS.from_epsg(dst_epsg), always_xy=True)
+
+
+def nearest_tm3_epsg(lon: float) -> int:
+    """Return the VN-2000 TM-3 zone whose central meridian is nearest a longitude."""
+    table = tm3_epsg_by_meridian()
+    return table[min(table, key=lambda m: (abs(m - lon), m))]
 
 
 def transformer_to_wgs84(crs: CRS) -> Transformer:
@@ -256,7 +311,9 @@ def candidate_zones(bounds: Bounds, service_area: Bounds) -> list[tuple[int, flo
 
 
 def describe_candidates(cands: list[tuple[int, float, list[str]]]) -> str:
-    """Phrase candidate zones for an error message."""
+    """Phrase candidate zones for an error message ("" when there is none)."""
+    if not cands:
+        return ""
     if len(cands) > 3:
         return (
             "they look like VN-2000 TM-3 easting/northing: name the province's zone with "
