@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ingest.features import COLUMNS, TABLES
 from ingest.report import Report
 from planning import revisions
+from planning.boundaries import compute_boundary
 from planning.errors import Conflict
 
 INSERT_REVISION = text(
@@ -131,6 +132,9 @@ class Loader:
                 "id": self.revision_id,
             },
         )
+        if self.kind == "zoning":
+            # The plan's outline for the plans tileset, in the same transaction as its zones.
+            compute_boundary(self.conn, self.revision_id)
         change = None
         if publish and not report.has_errors:
             change = revisions.publish(self.conn, self.revision_id, by)
