@@ -40,3 +40,27 @@ def list_communes(conn: Connection, province: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+LABEL_SQL = """
+SELECT c.name, c.valid_to IS NULL AS current,
+       (SELECT string_agg(n.name, ', ' ORDER BY n.code) FROM planning.commune_merge m
+         JOIN planning.commune n ON n.code = m.new_code AND n.valid_to IS NULL
+         WHERE m.old_code = c.code AND c.valid_to IS NOT NULL AND n.name <> c.name) AS became
+FROM planning.commune c
+WHERE c.code = :c
+ORDER BY c.valid_to IS NULL, c.valid_to DESC
+LIMIT 1
+"""
+NOW_PART_OF = {"vi": "nay thuộc {names}", "en": "now part of {names}"}
+
+
+def commune_label(conn: Connection, code: str, lang: str = "vi") -> str:
+    """Name a parcel's commune: the unit of its cadastral map first, then what it is part of now."""
+    row = conn.execute(text(LABEL_SQL), {"c": code}).first()
+    if row is None:
+        return code
+    label = f"{row.name} ({code})"
+    if row.became:
+        label += ", " + NOW_PART_OF[lang].format(names=row.became)
+    return label

@@ -19,13 +19,17 @@ from planning.texts import DISCLAIMER, NO_DATA
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 VN_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 CONTEXT_M = 25.0
+MAP_BOX = 85.0  # mm, the square the parcel map is drawn in
+ROAD_FILL = (236, 236, 236)  # planned roads: light grey, so they show on white paper
 
 LABELS = {
     "vi": {
         "title": "THÔNG TIN QUY HOẠCH",
+        "doc_title": "Thông tin quy hoạch",
+        "north": "B",
         "subtitle": "Phiếu tra cứu thông tin quy hoạch của thửa đất",
         "parcel": "Thửa đất",
-        "commune": "Xã/phường (mã)",
+        "commune": "Xã/phường",
         "sheet": "Số tờ bản đồ",
         "parcel_no": "Số thửa",
         "address": "Địa chỉ",
@@ -53,9 +57,11 @@ LABELS = {
     },
     "en": {
         "title": "PLANNING INFORMATION",
+        "doc_title": "Planning information",
+        "north": "N",
         "subtitle": "Planning information sheet of a land parcel",
         "parcel": "Parcel",
-        "commune": "Commune/ward (code)",
+        "commune": "Commune/ward",
         "sheet": "Map sheet",
         "parcel_no": "Parcel number",
         "address": "Address",
@@ -111,8 +117,8 @@ def _fmt(v: Any, unit: str = "", digits: int = 2, lang: str = "vi") -> str:
     if v is None:
         return NO_DATA[lang]
     s = f"{float(v):,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{float(v):,.0f}"
-    if lang == "vi":
-        s = s.replace(",", " ").replace(".", ",")
+    if lang == "vi":  # 1.234,5 as the web page (vi-VN) writes it
+        s = s.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return f"{s} {unit}".strip()
 
 
@@ -129,7 +135,7 @@ class _Sheet(FPDF):
     def para(self, text: str, h: float = 5) -> None:
         """Write a paragraph across the page width, from the left margin."""
         self.set_x(self.l_margin)
-        self.multi_cell(0, h, text, new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, h, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
     def __init__(self, lang: str, footer_text: str) -> None:
         super().__init__(format="A4", unit="mm")
@@ -152,6 +158,7 @@ def _draw_map(
     parcel_shape: dict[str, Any],
     context: list[dict[str, Any]],
     colours: dict[str, str],
+    north: str,
 ) -> None:
     """Draw the parcel (thick outline) over the zones around it, in the plan's plane."""
     xs: list[float] = []
@@ -175,10 +182,10 @@ def _draw_map(
         ys += [c[1] for c in ring]
     if not xs:
         return
-    box_w, box_h = 110.0, 80.0
-    x0, y0 = pdf.get_x(), pdf.get_y()
+    box = MAP_BOX
+    x0, y0 = pdf.l_margin, pdf.get_y()
     span = max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
-    scale = min(box_w, box_h) / span
+    scale = box / span
     minx, maxy = min(xs), max(ys)
 
     def page(c: list[float]) -> tuple[float, float]:
@@ -189,7 +196,7 @@ def _draw_map(
     for z in context:
         hexcol = colours.get(z["code"] or "", "#DDDDDD").lstrip("#")
         r, g, b = (int(hexcol[i : i + 2], 16) for i in (0, 2, 4))
-        pdf.set_fill_color(r, g, b)
+        pdf.set_fill_color(*(ROAD_FILL if z.get("is_road") else (r, g, b)))
         for ring in rings(z["shape"]):
             if len(ring) >= 3:
                 pdf.polygon([page(c) for c in ring], style="DF")
@@ -209,38 +216,30 @@ def _draw_map(
     pdf.set_line_width(0.4)
     pdf.set_draw_color(0, 0, 0)
     bar = 10 * scale
-    pdf.line(x0, y0 + box_h + 4, x0 + bar, y0 + box_h + 4)
+    pdf.line(x0, y0 + box + 4, x0 + bar, y0 + box + 4)
     pdf.set_font("DejaVu", "", 6)
-    pdf.text(x0, y0 + box_h + 7, "10 m")
-    pdf.set_y(y0 + box_h + 10)
+    pdf.text(x0, y0 + box + 7, "10 m")
+    # North arrow: the plane's grid north is up.
+    pdf.set_font("DejaVu", "B", 8)
+    pdf.text(x0 + box - 4, y0 + box + 7, f"↑ {north}")
+    pdf.set_y(y0 + box + 10)
 
 
-def render_sheet(
-    conn: Connection,
-    answer: dict[str, Any],
-    parcel_ewkb: bytes,
-    verify_url: str,
-    colours: dict[str, str],
-    lang: str = "vi",
-) -> bytes:
-    """Return the A4 PDF of a parcel's planning information."""
+def _day(iso: Any, lang: str) -> str:
+    """Write a date as Vietnamese documents do (15/03/2025); ISO in English."""
+    text_ = str(iso)
+    if lang == "vi" and len(text_) == 10 and text_[4] == "-" and text_[7] == "-":
+        return f"{text_[8:10]}/{text_[5:7]}/{text_[0:4]}"
+    return text_
+
+
+def _parcel_facts(pdf: _Sheet, parcel: dict[str, Any], commune: str | None, lang: str) -> None:
     L = LABELS[lang]
-    made = datetime.now(VN_TIME).strftime("%Y-%m-%d %H:%M (UTC+7)")
-    pdf = _Sheet(lang, DISCLAIMER[lang])
-    pdf.set_title(L["title"])
-    pdf.set_creator("Tra cứu thông tin quy hoạch")
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 16)
-    pdf.cell(0, 9, L["title"], align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 9)
-    pdf.cell(0, 5, L["subtitle"], align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    parcel = answer["parcel"]
     pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 7, L["parcel"], new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
     rows = [
-        (L["commune"], parcel["commune"]),
+        (L["commune"], commune or parcel["commune"]),
         (L["sheet"], parcel["sheet"]),
         (L["parcel_no"], parcel["parcel"]),
         (L["address"], parcel["address"] or NO_DATA[lang]),
@@ -252,9 +251,115 @@ def render_sheet(
             row = t.row()
             row.cell(k)
             row.cell(str(v))
+
+
+def _zone_table(pdf: _Sheet, p: dict[str, Any], lang: str) -> None:
+    """One row per land-use lot the parcel overlaps: m², share and the indicators."""
+    L = LABELS[lang]
+    pdf.set_font("DejaVu", "", 8)
+    # Wide enough that "Chưa có dữ liệu" stays on one line (and in one piece for pdftotext).
+    widths = (17, 49, 24, 16, 25, 25, 24)
+    with pdf.table(
+        col_widths=widths,
+        text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        line_height=4.2,
+    ) as t:
+        head = t.row()
+        for h in ("lot", "function", "area_m2", "share", "density", "floors", "far"):
+            head.cell(L[h])
+        for z in p["zones"]:
+            ind = z["indicators"]
+            row = t.row()
+            row.cell(z["lot"] or NO_DATA[lang])
+            row.cell(z["function"] or NO_DATA[lang])
+            row.cell(_fmt(z["area_m2"], lang=lang))
+            row.cell(_fmt(z["share_pct"], "%", lang=lang))
+            row.cell(_fmt(ind["density_max"], "%", 1, lang=lang))
+            row.cell(_floors(ind, lang))
+            row.cell(_fmt(ind["far_max"], lang=lang))
+    pdf.set_font("DejaVu", "", 9)
+    pdf.para(f"{L['road']}: {_fmt(p['road_area_m2'], 'm²', lang=lang)}")
+    pdf.para(f"{L['remaining']}: {_fmt(p['remaining_area_m2'], 'm²', lang=lang)}")
+
+
+def _context(
+    conn: Connection, parcel_ewkb: bytes, answer: dict[str, Any], plan_code: str, epsg: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Return the parcel and the plan's zones around it, in the plan's plane."""
+    context = [
+        {
+            "lot": r.lot,
+            "code": r.code,
+            "is_road": bool(r.is_road),
+            "shape": json.loads(r.shape),
+            "label_at": json.loads(r.label_at) if r.label_at else None,
+        }
+        for r in conn.execute(
+            text(CONTEXT_SQL),
+            {"g": parcel_ewkb, "m": CONTEXT_M, "d": answer["date"], "plan": plan_code},
+        ).all()
+    ]
+    shape = json.loads(
+        conn.execute(
+            text(
+                "SELECT ST_AsGeoJSON(CASE WHEN ST_SRID(g) = :s THEN g "
+                "ELSE ST_Transform(g, :s) END, 3) FROM (SELECT ST_GeomFromEWKB(:g) AS g) q"
+            ),
+            {"g": parcel_ewkb, "s": epsg},
+        ).scalar_one()
+    )
+    return shape, context
+
+
+def _qr_block(pdf: _Sheet, x: float, y: float, width: float, verify_url: str, lines: str) -> float:
+    """Draw the QR code to the verification page and what it says; return the bottom."""
+    img = qrcode.make(verify_url, box_size=4, border=1)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    pdf.image(buf, x=x, y=y, w=28, h=28)
+    pdf.set_xy(x, y + 30)
+    pdf.set_font("DejaVu", "", 8)
+    pdf.multi_cell(width, 4.2, lines, align="L", new_x="LEFT", new_y="NEXT")
+    size = 6.5  # the link on one line if it can be (it is also in the QR code)
+    pdf.set_font("DejaVu", "", size)
+    while size > 5 and pdf.get_string_width(verify_url) > width - 2:
+        size -= 0.25
+        pdf.set_font("DejaVu", "", size)
+    pdf.multi_cell(width, 3.4, verify_url, align="L", new_x="LMARGIN", new_y="NEXT")
+    return pdf.get_y()
+
+
+def render_sheet(
+    conn: Connection,
+    answer: dict[str, Any],
+    parcel_ewkb: bytes,
+    verify_url: str,
+    colours: dict[str, str],
+    lang: str = "vi",
+    commune: str | None = None,
+) -> bytes:
+    """Return the A4 PDF of a parcel's planning information."""
+    L = LABELS[lang]
+    made = datetime.now(VN_TIME).strftime(
+        "%d/%m/%Y %H:%M (UTC+7)" if lang == "vi" else "%Y-%m-%d %H:%M (UTC+7)"
+    )
+    parcel = answer["parcel"]
+    key = f"{parcel['commune']}/{parcel['sheet']}/{parcel['parcel']}"
+    pdf = _Sheet(lang, DISCLAIMER[lang])
+    pdf.set_title(f"{L['doc_title']} – {key}")
+    pdf.set_lang("vi" if lang == "vi" else "en")
+    pdf.set_creator("Tra cứu thông tin quy hoạch")
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.cell(0, 9, L["title"], align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    pdf.cell(0, 5, L["subtitle"], align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    _parcel_facts(pdf, parcel, commune, lang)
     if not answer["plans"]:
         pdf.ln(3)
         pdf.para(L["no_plan"])
+    last_map: tuple[int, float] | None = None
     for p in answer["plans"]:
         plan = p["plan"]
         pdf.ln(4)
@@ -264,88 +369,39 @@ def render_sheet(
         level = (plan.get("level_name") or {}).get(lang) or plan["level"]
         decision = plan["decision"] or NO_DATA[lang]
         if plan.get("decision_date"):
-            decision += f" {L['on_date']} {plan['decision_date']}"
-        pdf.para(
-            f"{level} · {L['decision']}: {decision} · {L['scale']}: "
-            f"{plan.get('scale') or NO_DATA[lang]}"
-        )
+            decision += f" {L['on_date']} {_day(plan['decision_date'], lang)}"
+        pdf.para(f"{level} · {L['scale']}: {plan.get('scale') or NO_DATA[lang]}")
+        pdf.para(f"{L['decision']}: {decision}")
         pdf.para(
             f"{L['in_plan']}: {_fmt(p['area_in_plan_m2'], 'm²', lang=lang)} "
             f"/ {_fmt(p['area_m2'], 'm²', lang=lang)} ({p['crs']})"
         )
         pdf.ln(1)
-        widths = (18, 58, 24, 16, 20, 20, 24)
-        with pdf.table(
-            col_widths=widths,
-            text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
-        ) as t:
-            head = t.row()
-            for h in (
-                L["lot"],
-                L["function"],
-                L["area_m2"],
-                L["share"],
-                L["density"],
-                L["floors"],
-                L["far"],
-            ):
-                head.cell(h)
-            for z in p["zones"]:
-                ind = z["indicators"]
-                row = t.row()
-                row.cell(z["lot"] or NO_DATA[lang])
-                row.cell(z["function"] or NO_DATA[lang])
-                row.cell(_fmt(z["area_m2"], lang=lang))
-                row.cell(_fmt(z["share_pct"], "%", lang=lang))
-                row.cell(_fmt(ind["density_max"], "%", 1, lang=lang))
-                row.cell(_floors(ind, lang))
-                row.cell(_fmt(ind["far_max"], lang=lang))
-        pdf.para(f"{L['road']}: {_fmt(p['road_area_m2'], 'm²', lang=lang)}")
-        pdf.para(f"{L['remaining']}: {_fmt(p['remaining_area_m2'], 'm²', lang=lang)}")
-        context = [
-            {
-                "lot": r.lot,
-                "code": r.code,
-                "shape": json.loads(r.shape),
-                "label_at": json.loads(r.label_at) if r.label_at else None,
-            }
-            for r in conn.execute(
-                text(CONTEXT_SQL),
-                {"g": parcel_ewkb, "m": CONTEXT_M, "d": answer["date"], "plan": plan["code"]},
-            ).all()
-        ]
-        shape = json.loads(
-            conn.execute(
-                text(
-                    "SELECT ST_AsGeoJSON(CASE WHEN ST_SRID(g) = :s THEN g "
-                    "ELSE ST_Transform(g, :s) END, 3) FROM (SELECT ST_GeomFromEWKB(:g) AS g) q"
-                ),
-                {"g": parcel_ewkb, "s": int(p["crs"].split(":")[1])},
-            ).scalar_one()
+        _zone_table(pdf, p, lang)
+        shape, context = _context(
+            conn, parcel_ewkb, answer, plan["code"], int(p["crs"].split(":")[1])
         )
-        if pdf.get_y() > 170:
+        if pdf.get_y() > 175:
             pdf.add_page()
         pdf.ln(2)
         pdf.set_font("DejaVu", "B", 9)
         pdf.cell(0, 6, L["map"], new_x="LMARGIN", new_y="NEXT")
-        _draw_map(pdf, shape, context, colours)
+        last_map = (pdf.page, pdf.get_y())
+        _draw_map(pdf, shape, context, colours, L["north"])
+    lines = f"{L['version']}: {answer['data_version']}\n{L['made']}: {made}\n{L['verify']}:"
+    if last_map is not None and last_map[0] == pdf.page:
+        # Beside the last map: the whole sheet of a one-plan parcel fits on one page.
+        bottom = _qr_block(
+            pdf, 15 + MAP_BOX + 12, last_map[1], 180 - MAP_BOX - 12, verify_url, lines
+        )
+        pdf.set_y(max(pdf.get_y(), bottom, last_map[1] + MAP_BOX + 10))
+    else:
+        pdf.ln(3)
+        if pdf.get_y() > 225:
+            pdf.add_page()
+        bottom = _qr_block(pdf, 15, pdf.get_y(), 120, verify_url, lines)
+        pdf.set_y(bottom)
     pdf.ln(3)
-    if pdf.get_y() > 240:
-        pdf.add_page()
-    y = pdf.get_y()
-    img = qrcode.make(verify_url, box_size=4, border=1)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    pdf.image(buf, x=15, y=y, w=28, h=28)
-    pdf.set_xy(47, y)
-    pdf.set_font("DejaVu", "", 8)
-    pdf.multi_cell(
-        0,
-        4.2,
-        f"{L['version']}: {answer['data_version']}\n{L['made']}: {made}\n"
-        f"{L['verify']}:\n{verify_url}",
-    )
-    pdf.set_y(max(pdf.get_y(), y + 30))
     pdf.set_font("DejaVu", "B", 8)
     pdf.para(DISCLAIMER[lang], 4.2)
     return bytes(pdf.output())

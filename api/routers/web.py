@@ -48,7 +48,10 @@ def static(name: str) -> FileResponse:
             raise HTTPException(503, "MapLibre is not installed: run 'make web' (npm ci)")
         raise HTTPException(404, "not found")
     path, media = entry
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
+    # The page's own files change with each release and must match index.html: no stale copy
+    # (they are small). MapLibre changes only with `make web`.
+    cache = "public, max-age=3600" if path.parent == MAPLIBRE else "no-cache"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": cache})
 
 
 @router.get("/v1/communes", tags=["catalogue"], responses=ERRORS, summary="Communes of a province")

@@ -11,7 +11,7 @@ const LAYER_GROUPS = {
 const LAYER_LABELS = { zoning: "layerZoning", parcels: "layerParcels", red_lines: "layerRedLines", plans: "layerPlans" };
 const PHONE = window.matchMedia("(max-width: 700px)");
 const state = {
-  lang: "vi", last: null, legend: null, communes: [], layers: new Set(Object.keys(LAYER_GROUPS)), pending: null,
+  lang: "vi", last: null, legend: null, communes: [], layers: new Set(Object.keys(LAYER_GROUPS)), pending: null, foldedForTools: false, seq: 0,
 };
 const $ = (sel) => document.querySelector(sel);
 const t = (key) => TEXTS[state.lang][key] ?? key;
@@ -118,6 +118,7 @@ async function api(path, options) {
 }
 
 function errorText(err) {
+  if (err.key) return t(err.key);
   if (err.status === 404) return t("notFound");
   if (err.status === 409) return t("ambiguous");
   if (err.status === 429 || err.status === 503) return t("busy");
@@ -127,14 +128,18 @@ function errorText(err) {
   return `${t("error")}: ${err.message}`;
 }
 function showError(err) {
-  state.last = null;
-  $("#panel-body").innerHTML = `<p class="error" role="alert">${esc(errorText(err))}</p>`;
+  // Kept as the last render, so that the language toggle translates the message too.
+  state.last = { render: () => { $("#panel-body").innerHTML = `<p class="error" role="alert">${esc(errorText(err))}</p>`; } };
+  state.last.render();
   openSheet();
 }
+// Each lookup takes a ticket; an answer that arrives after a newer lookup started is dropped.
 function showLoading() {
   $("#panel-body").innerHTML = `<p>${esc(t("loading"))}</p>`;
   openSheet();
+  return ++state.seq;
 }
+const stale = (ticket) => ticket !== state.seq;
 function announce(text) {
   $("#status").textContent = text;
 }
@@ -164,7 +169,7 @@ function planHeader(p) {
     ? `${esc(t("decision"))} ${esc(plan.decision)}${plan.decision_date ? ` ${esc(t("decisionDate"))} ${day(plan.decision_date)}` : ""}`
     : "";
   return `<h3>${esc(plan.name || plan.code)}</h3>
-    <p class="muted">${esc(level)}${plan.scale ? ` · ${esc(plan.scale)}` : ""}${decision ? `<br>${decision}` : ""}</p>`;
+    <p class="muted">${esc(level)}${plan.scale && !level.includes(plan.scale) ? ` · ${esc(plan.scale)}` : ""}${decision ? `<br>${decision}` : ""}</p>`;
 }
 function categoryName(z) {
   if (!z.land_use) return noData();
@@ -270,6 +275,7 @@ function show(render, focus) {
 
 // ---------- the bottom sheet (phones) ----------
 function openSheet() {
+  state.foldedForTools = false;
   $("#panel").classList.remove("empty", "collapsed");
   renderSheetToggle();
 }
@@ -355,9 +361,11 @@ function boundsOf(geometry) {
 function viewPadding(base) {
   const pad = { top: base, bottom: base, left: base, right: base };
   if (PHONE.matches) {
+    const edge = Math.min(base, 20);
     const mapBox = map.getContainer().getBoundingClientRect();
     const sheetTop = $("#panel").getBoundingClientRect().top;
-    pad.bottom = Math.max(base, Math.min(mapBox.bottom - sheetTop + base, mapBox.height * 0.6));
+    Object.assign(pad, { top: edge, left: edge, right: edge });
+    pad.bottom = Math.max(edge, Math.min(mapBox.bottom - sheetTop + edge, mapBox.height * 0.7));
   }
   return pad;
 }
@@ -366,21 +374,23 @@ function pointFeature(lon, lat) {
 }
 
 async function lookupPoint(lon, lat, { fly = false, focus = false } = {}) {
-  showLoading();
+  const ticket = showLoading();
   try {
     const answer = await api(`/v1/lookup?lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}`);
+    if (stale(ticket)) return;
     show(() => renderPoint(answer), focus);
     setHash({ point: `${lat.toFixed(6)},${lon.toFixed(6)}`, parcel: null });
     highlight(pointFeature(lon, lat), "point");
     if (fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 17), padding: viewPadding(20) });
     announce(t("foundPoint"));
-  } catch (err) { showError(err); }
+  } catch (err) { if (!stale(ticket)) showError(err); }
 }
 
 async function openParcel(key, { fly = true, focus = false } = {}) {
-  showLoading();
+  const ticket = showLoading();
   try {
     const answer = await api(`/v1/parcels/${key}?geometry=true`);
+    if (stale(ticket)) return;
     const p = answer.parcel;
     const canonical = `${p.commune}/${p.sheet}/${p.parcel}`;
     show(() => renderParcel(answer), focus);
@@ -395,21 +405,24 @@ async function openParcel(key, { fly = true, focus = false } = {}) {
     highlight({ type: "FeatureCollection", features }, "parcel");
     if (fly && answer.geometry) map.fitBounds(boundsOf(answer.geometry), { padding: viewPadding(60), maxZoom: 19, duration: 600 });
     announce(fmt(t("foundParcel"), { what: fmt(t("sheetParcel"), p) }));
-  } catch (err) { showError(err); }
+  } catch (err) { if (!stale(ticket)) showError(err); }
 }
 
 async function lookupXY(x, y, province) {
-  // Certificates print X = northing, Y = easting.
-  showLoading();
+  // Certificates print X = northing, Y = easting. In Vietnam's VN-2000 planes every northing
+  // (over 900 000 m) is larger than every easting (under 800 000 m): a swapped pair is obvious.
+  if (Number(x) < Number(y)) [x, y] = [y, x];
+  const ticket = showLoading();
   try {
     const answer = await api(`/v1/lookup?x=${encodeURIComponent(x)}&y=${encodeURIComponent(y)}&province=${encodeURIComponent(province)}&axis=ne`);
+    if (stale(ticket)) return;
     const { lon, lat } = answer.location.wgs84;
     show(() => renderPoint(answer), true);
     setHash({ point: `${lat.toFixed(6)},${lon.toFixed(6)}`, parcel: null });
     highlight(pointFeature(lon, lat), "point");
     map.flyTo({ center: [lon, lat], zoom: 18, padding: viewPadding(20) });
     announce(t("foundPoint"));
-  } catch (err) { showError(err); }
+  } catch (err) { if (!stale(ticket)) showError(err); }
 }
 
 map.on("click", (e) => lookupPoint(e.lngLat.lng, e.lngLat.lat));
@@ -427,7 +440,7 @@ const NUM = String.raw`(-?\d+(?:[.,]\d+)?)`;
 function parseQuery(text) {
   const s = text.trim().normalize("NFC");
   const folded = s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/gi, "d").toLowerCase();
-  let m = folded.match(/\b(?:to|sheet)\s*(?:so\s*)?(\w+)[\s,;.]*\b(?:thua|parcel)\s*(?:so\s*)?(\w+)/);
+  let m = folded.match(/\b(?:to|sheet)(?![a-z])\s*(?:so\s*)?(\w+)[\s,;.]*\b(?:thua|parcel)(?![a-z])\s*(?:so\s*)?(\w+)/);
   if (m) return { kind: "parcel", sheet: m[1], parcel: m[2] };
   const val = (v) => Number(v.replace(",", "."));
   // "X: 1821649,834  Y: 561475,812" as printed on a certificate.
@@ -490,21 +503,34 @@ function listResults(page) {
   announce(fmt(t("results"), { n: page.total }));
 }
 
+// On a phone the search area shares the screen with the map and the sheet: give the room back.
+function makeRoom() {
+  if (!PHONE.matches) return;
+  $("#more").open = false;
+  $("#results").innerHTML = "";
+}
+
 document.addEventListener("click", (e) => {
   const target = e.target.closest("[data-parcel]");
-  if (target) { e.preventDefault(); openParcel(target.dataset.parcel, { focus: true }); }
+  if (target) {
+    e.preventDefault();
+    if (target.closest("#results")) makeRoom();
+    openParcel(target.dataset.parcel, { focus: true });
+  }
 });
 $("#quick").addEventListener("submit", (e) => { e.preventDefault(); search($("#q").value); });
 $("#parcel-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
   $("#results").innerHTML = "";
+  makeRoom();
   findParcel(String(f.get("sheet")), String(f.get("parcel")));
 });
 $("#coord-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
   $("#results").innerHTML = "";
+  makeRoom();
   lookupXY(String(f.get("x")).trim().replace(",", "."), String(f.get("y")).trim().replace(",", "."), f.get("province"));
 });
 $("#lang").addEventListener("click", () => {
@@ -517,13 +543,23 @@ $("#lang").addEventListener("click", () => {
 $("#tools-toggle").addEventListener("click", (e) => {
   const open = $("#tools").classList.toggle("open");
   e.currentTarget.setAttribute("aria-expanded", String(open));
+  // On a phone the layers and the answer would cover the whole map: fold the sheet meanwhile.
+  const panel = $("#panel");
+  if (open && PHONE.matches && !panel.classList.contains("empty") && !panel.classList.contains("collapsed")) {
+    panel.classList.add("collapsed");
+    state.foldedForTools = true;
+  } else if (!open && state.foldedForTools) {
+    panel.classList.remove("collapsed");
+    state.foldedForTools = false;
+  }
+  renderSheetToggle();
 });
 $("#locate").addEventListener("click", () => {
-  if (!navigator.geolocation) { showError(new Error(t("geoUnavailable"))); return; }
+  if (!navigator.geolocation) { showError({ key: "geoUnavailable" }); return; }
   announce(t("locating"));
   navigator.geolocation.getCurrentPosition(
     (pos) => lookupPoint(pos.coords.longitude, pos.coords.latitude, { fly: true, focus: true }),
-    () => { state.last = null; $("#panel-body").innerHTML = `<p class="error" role="alert">${esc(t("geoUnavailable"))}</p>`; openSheet(); },
+    () => showError({ key: "geoUnavailable" }),
     { enableHighAccuracy: true, timeout: 10000 },
   );
 });
