@@ -186,5 +186,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body=settings.max_body_bytes,
         anon_quota=settings.anon_quota_per_min,
         limiter=limiter,
+        extra_origins=settings.basemap_origins(),
     )
     return app

@@ -46,6 +46,22 @@ DOCS_HEADERS = [
 ]
 
 
+def with_origins(
+    headers: list[tuple[bytes, bytes]], origins: tuple[str, ...]
+) -> list[tuple[bytes, bytes]]:
+    """Allow a configured basemap's origins to be fetched (styles, tiles, glyphs, sprites)."""
+    if not origins:
+        return headers
+    extra = " ".join(origins).encode()
+    out = []
+    for name, value in headers:
+        if name == b"content-security-policy":
+            value = value.replace(b"img-src 'self'", b"img-src 'self' " + extra)
+            value += b"; connect-src 'self' " + extra
+        out.append((name, value))
+    return out
+
+
 async def _json(send: Send, status: int, detail: Any, headers: list[tuple[bytes, bytes]]) -> None:
     body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
     await send(
@@ -80,7 +96,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 class Guard:
     """Add security headers, refuse oversized bodies, authenticate keys and enforce quotas."""
 
-    def __init__(self, app: ASGIApp, max_body: int, anon_quota: int, limiter: Limiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int,
+        anon_quota: int,
+        limiter: Limiter,
+        extra_origins: tuple[str, ...] = (),
+    ) -> None:
+        self.security = with_origins(SECURITY_HEADERS, extra_origins)
         self.app = app
         self.max_body = max_body
         self.anon_quota = anon_quota
@@ -141,7 +165,7 @@ class Guard:
             if key_id is not None:
                 self.limiter.count_key(key_id)  # consumption: accepted requests only
 
-        security = DOCS_HEADERS if path == DOCS_PATH else SECURITY_HEADERS
+        security = DOCS_HEADERS if path == DOCS_PATH else self.security
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

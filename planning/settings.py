@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         default=256, ge=0, description="in-process tile cache; 0 turns it off"
     )
     basemap_style: str | None = Field(default=None, description="MapLibre style URL of a basemap")
+    basemap_extra_origins: str = Field(
+        default="", description="comma-separated origins of the basemap's tiles, glyphs, sprites"
+    )
     public_url: str | None = Field(
         default=None, description="base URL for links, e.g. behind a proxy"
     )
@@ -77,6 +80,18 @@ class Settings(BaseSettings):
     def service_bbox(self) -> tuple[float, float, float, float]:
         """Return the service area as (minlon, minlat, maxlon, maxlat)."""
         return parse_bbox(self.service_area)
+
+    def basemap_origins(self) -> tuple[str, ...]:
+        """Return the origins the page may fetch besides its own: the basemap's and any listed."""
+        from urllib.parse import urlsplit
+
+        urls = [self.basemap_style or "", *self.basemap_extra_origins.split(",")]
+        origins = []
+        for u in urls:
+            parts = urlsplit(u.strip())
+            if parts.scheme in ("http", "https") and parts.netloc:
+                origins.append(f"{parts.scheme}://{parts.netloc}")
+        return tuple(dict.fromkeys(origins))
 
     def replica_urls(self) -> list[str]:
         """Return the configured read replicas."""
