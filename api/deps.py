@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from planning.settings import Settings
+
+log = logging.getLogger("api")
 
 
 def engine_of(request: Request) -> Engine:
@@ -20,8 +24,16 @@ def engine_of(request: Request) -> Engine:
 
 def get_conn(request: Request) -> Iterator[Connection]:
     """Yield a pooled connection for reading (a replica when configured)."""
-    with request.app.state.reader.connect() as conn:
+    conn: Connection = request.app.state.reader.connect()
+    try:
         yield conn
+    finally:
+        try:
+            conn.close()
+        except SQLAlchemyError as exc:
+            # The connection is closed after the answer has started on its way: a database that
+            # goes away just then costs the connection (the pool drops it), not the answer.
+            log.warning("closing a database connection failed: %s", type(exc).__name__)
 
 
 def get_settings(request: Request) -> Settings:

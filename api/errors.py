@@ -34,6 +34,7 @@ STATUS: dict[type[PlanningError], int] = {
 }
 RETRY_AFTER_S = "5"
 DB_DOWN = "the database is unavailable; try again shortly"
+TOO_LONG = "the query took too long"
 
 
 def status_of(exc: PlanningError) -> int:
@@ -52,6 +53,18 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
             {"loc": loc, "msg": str(err.get("msg", "invalid"))[:200], "type": err.get("type")}
         )
     return out
+
+
+def _timed_out(exc: DBAPIError) -> bool:
+    """Tell whether a database error is a statement cancelled by the statement timeout."""
+    return "statement timeout" in str(exc.orig) or "canceling statement" in str(exc.orig)
+
+
+def _too_long() -> JSONResponse:
+    log.warning("statement timeout")
+    return JSONResponse(
+        {"detail": TOO_LONG}, status_code=503, headers={"Retry-After": RETRY_AFTER_S}
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -76,6 +89,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)
     async def db_down(request: Request, exc: Exception) -> JSONResponse:
+        # psycopg2 reports a statement timeout as an OperationalError (QueryCanceled).
+        if isinstance(exc, DBAPIError) and _timed_out(exc):
+            return _too_long()
         log.warning("database unavailable: %s", type(exc).__name__)
         return JSONResponse(
             {"detail": DB_DOWN},
@@ -85,12 +101,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def db_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if "statement timeout" in str(exc.orig) or "canceling statement" in str(exc.orig):
-            return JSONResponse(
-                {"detail": "the query took too long"},
-                status_code=503,
-                headers={"Retry-After": RETRY_AFTER_S},
-            )
+        if _timed_out(exc):
+            return _too_long()
         log.error("database error on %s: %s", request.url.path, exc.orig)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 

@@ -1,0 +1,1 @@
+"""Production behaviour: faults, replicas, shared quotas, against real services."""
