@@ -18,7 +18,13 @@ def register(root: click.Group) -> None:
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
     @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-    def serve(host: str, port: int, workers: int) -> None:
+    @click.option(
+        "--proxy",
+        "proxy_ips",
+        help="trust X-Forwarded-For from these proxy addresses (comma-separated), so quotas "
+        "count the real clients behind a reverse proxy",
+    )
+    def serve(host: str, port: int, workers: int, proxy_ips: str | None) -> None:
         """Serve the map and the API with uvicorn (httptools + uvloop)."""
         import uvicorn
 
@@ -31,7 +37,8 @@ def register(root: click.Group) -> None:
             http="httptools",
             loop="uvloop",
             access_log=False,
-            proxy_headers=False,
+            proxy_headers=bool(proxy_ips),
+            forwarded_allow_ips=proxy_ips or None,
             server_header=False,
         )
 
