@@ -38,11 +38,27 @@ def categories() -> dict[str, Category]:
         }
 
 
+def _strip_table() -> dict[int, str]:
+    """Map every precomposed Latin letter (Vietnamese included) to its base letter."""
+    table: dict[int, str] = {ord("Đ"): "D", ord("đ"): "d", ord("Ð"): "D", ord("ð"): "d"}
+    for cp in list(range(0x00C0, 0x0250)) + list(range(0x1E00, 0x1F00)):
+        ch = chr(cp)
+        base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+        if base != ch and base:
+            table.setdefault(cp, base)
+    # Combining marks left in decomposed input disappear.
+    for cp in range(0x0300, 0x0370):
+        table[cp] = ""
+    return table
+
+
+_STRIP = _strip_table()
+
+
 def fold(text: str) -> str:
     """Lower-case and strip Vietnamese diacritics ("Vỹ Dạ" → "vy da") for matching and search."""
-    decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return re.sub(r"\s+", " ", stripped.lower()).strip()
+    # str.translate runs in C: folding 200 000 addresses takes well under a second.
+    return " ".join(text.translate(_STRIP).lower().split())
 
 
 # Zoning plans describe functions in free text (Circular 16/2025 attaches no code list). These
