@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -34,6 +36,8 @@ class Loader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.conn: Connection | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy")
+        self._pending: Future[None] | None = None
         self.revision_id: int | None = None
         self.kind = ""
 
@@ -89,9 +93,22 @@ class Loader:
         return self.revision_id
 
     def copy(self, rows: list[tuple[Any, ...]]) -> None:
-        """Append feature rows with COPY (CSV; an unquoted empty field is NULL)."""
+        """Append feature rows with COPY in the background; the caller prepares the next batch.
+
+        PostgreSQL ingests a batch on one core while Python builds the next on the other; at
+        most one batch is in flight, and its error surfaces at the next call or at finish."""
         if not rows or self.conn is None:
             return
+        self._wait()
+        self._pending = self._pool.submit(self._copy_now, rows)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _copy_now(self, rows: list[tuple[Any, ...]]) -> None:
+        assert self.conn is not None
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         rid = self.revision_id
@@ -113,6 +130,8 @@ class Loader:
     ) -> revisions.Change | None:
         """Record the report, publish when asked and clean, and commit."""
         assert self.conn is not None and self.revision_id is not None
+        self._wait()
+        self._pool.shutdown(wait=False)
         self.conn.execute(
             text(
                 """
@@ -145,6 +164,10 @@ class Loader:
 
     def abort(self) -> None:
         """Roll back everything this load wrote."""
+        # The load fails anyway; the rollback below is what matters.
+        with contextlib.suppress(Exception):
+            self._wait()
+        self._pool.shutdown(wait=False)
         if self.conn is not None:
             try:
                 self.conn.rollback()
