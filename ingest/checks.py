@@ -26,6 +26,7 @@ class State:
 
     kind: str
     null: list[int] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)
     bad_coords: list[int] = field(default_factory=list)
     wrong_type: list[int] = field(default_factory=list)
     repaired: list[int] = field(default_factory=list)
@@ -33,6 +34,8 @@ class State:
     had_z: int = 0
     had_m: int = 0
     outside: list[int] = field(default_factory=list)
+    remarks: list[str] = field(default_factory=list)  # GDAL's warnings while reading (a few)
+    remark_count: int = 0
     keys: dict[tuple[str, str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
     codes: Counter[str] = field(default_factory=Counter)
     no_category: Counter[str] = field(default_factory=Counter)
@@ -66,10 +69,16 @@ class State:
 
 def note_repairs(state: State, stats: RepairStats, offset: int) -> None:
     """Add one batch's repair statistics (indices made layer-wide)."""
-    for name in ("null", "bad_coords", "wrong_type", "repaired", "empty"):
+    for name in ("null", "unreadable", "bad_coords", "wrong_type", "repaired", "empty"):
         getattr(state, name).extend(offset + i for i in getattr(stats, name))
     state.had_z += stats.had_z
     state.had_m += stats.had_m
+
+
+def note_remarks(state: State, remarks: list[str]) -> None:
+    """Count GDAL's warnings while reading a batch, keeping a few as examples."""
+    state.remark_count += len(remarks)
+    state.remarks.extend(r[:160] for r in remarks[: max(0, 10 - len(state.remarks))])
 
 
 def outside_area(wgs: NDArray[np.object_], area: tuple[float, float, float, float]) -> list[int]:
@@ -90,6 +99,13 @@ def finish(state: State, report: Report, mapping: FieldMapping) -> None:
     if state.null:
         report.warning(
             "no_geometry", "features without geometry dropped", len(state.null), _ids(state.null)
+        )
+    if state.unreadable:
+        report.warning(
+            "unreadable_geometry",
+            "features whose geometry cannot be read (rings with too few points...) dropped",
+            len(state.unreadable),
+            _ids(state.unreadable),
         )
     if state.bad_coords:
         report.warning(
@@ -116,6 +132,13 @@ def finish(state: State, report: Report, mapping: FieldMapping) -> None:
     if state.empty:
         report.warning(
             "empty", "empty or zero-area geometries dropped", len(state.empty), _ids(state.empty)
+        )
+    if state.remark_count:
+        report.warning(
+            "read_remarks",
+            "GDAL remarks while reading (a value it cannot parse is read as 0 or empty)",
+            state.remark_count,
+            state.remarks,
         )
     if state.had_z:
         report.info("z_dropped", "Z coordinates dropped (the service is 2D)", state.had_z)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class RepairStats:
     """What the repair did, by feature index."""
 
     null: list[int] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)
     bad_coords: list[int] = field(default_factory=list)
     wrong_type: list[int] = field(default_factory=list)
     repaired: list[int] = field(default_factory=list)
@@ -49,12 +51,22 @@ def _parts_of_family(geom: Any, family: str) -> Any:
     return shapely.MultiLineString([shapely.LineString(p.coords) for p in flat])
 
 
-def repair(geoms: NDArray[np.object_], family: str) -> tuple[NDArray[np.object_], RepairStats]:
-    """Return Multi* geometries (None where dropped) and what was done to get them."""
+def repair(
+    geoms: NDArray[np.object_],
+    family: str,
+    unreadable: Sequence[int] = (),
+    closed: Sequence[int] = (),
+) -> tuple[NDArray[np.object_], RepairStats]:
+    """Return Multi* geometries (None where dropped) and what was done to get them.
+
+    unreadable: features whose geometry could not be parsed (they are None in geoms); closed:
+    features whose rings were closed to parse them (counted as repaired if they survive)."""
     stats = RepairStats()
     out = np.array(geoms, dtype=object)
     missing = shapely.is_missing(out) | shapely.is_empty(out)
-    stats.null = np.flatnonzero(missing).tolist()
+    broken = set(unreadable)
+    stats.unreadable = sorted(broken)
+    stats.null = [i for i in np.flatnonzero(missing).tolist() if i not in broken]
     out[missing] = None
     present = ~missing
     if present.any():
@@ -106,7 +118,9 @@ def repair(geoms: NDArray[np.object_], family: str) -> tuple[NDArray[np.object_]
     stats.empty = np.flatnonzero(empty).tolist()
     out[empty] = None
     # A repair that leaves nothing (a collapsed ring) counts as dropped, not as repaired.
-    stats.repaired = [i for i in stats.repaired if not empty[i]]
+    stats.repaired = sorted(
+        i for i in {*stats.repaired, *closed} if not empty[i] and out[i] is not None
+    )
     # Promote singles to Multi*.
     keep_idx = np.flatnonzero([g is not None for g in out])
     if len(keep_idx):

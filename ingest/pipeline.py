@@ -59,7 +59,9 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
-def _resolve_crs(opts: IngestOptions, info: LayerInfo, report: Report) -> vncrs.CrsDecision:
+def _resolve_crs(
+    opts: IngestOptions, info: LayerInfo, report: Report, has_prj: bool = False
+) -> vncrs.CrsDecision:
     if opts.crs:
         decision = vncrs.interpret_crs(vncrs.parse_crs(opts.crs))
         decision.read = info.crs
@@ -79,8 +81,9 @@ def _resolve_crs(opts: IngestOptions, info: LayerInfo, report: Report) -> vncrs.
     elif info.crs:
         decision = vncrs.interpret_crs(vncrs.parse_crs(info.crs))
     else:
+        why = "its .prj is not one GDAL can read" if has_prj else ".prj missing or empty"
         raise InvalidInput(
-            f"{opts.path}: no coordinate system (.prj missing or empty); give --crs EPSG:nnnn "
+            f"{opts.path}: no coordinate system ({why}); give --crs EPSG:nnnn "
             "or --province CODE (e.g. --province 46 for Huế)"
         )
     if decision.epsg is None:
@@ -152,6 +155,9 @@ def run_ingest(
     with warnings.catch_warnings():
         # pyogrio warns when it meets M values; the report already says they are dropped.
         warnings.filterwarnings("ignore", message=r"Measured \(M\) geometry", category=UserWarning)
+        # GDAL's remarks (pyogrio turns them into RuntimeWarnings) and GEOS's on broken
+        # geometries: the report records what matters; stderr keeps its one line for errors.
+        warnings.simplefilter("ignore", RuntimeWarning)
         return _run_ingest(opts, engine, progress)
 
 
@@ -183,7 +189,7 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
         _commune_source(opts, mapping, report)
     progress("text", 0, info.count)
     texts = detect_text(src, info, opts.encoding, report)
-    decision = _resolve_crs(opts, info, report)
+    decision = _resolve_crs(opts, info, report, src.has_prj)
     srid = int(decision.epsg or 0)
     to84 = vncrs.transformer_to_wgs84(decision.crs)
     commune_default = commune_text(opts.commune) if opts.commune else None
@@ -197,14 +203,16 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
     state = checks.State(opts.kind)
     try:
         first = True
-        for batch in batches(src, info):
+        raw_bytes = frozenset(n for n, t in texts.items() if t.raw_bytes)
+        for batch in batches(src, info, raw_bytes):
             n_in = len(batch.geoms)
             report.features_read += n_in
             geoms = batch.geoms
             if opts.swap_xy:
                 geoms = np.asarray(shapely.transform(geoms, lambda c: c[:, ::-1]), dtype=object)
-            fixed, stats = repair(geoms, family)
+            fixed, stats = repair(geoms, family, batch.unreadable, batch.closed)
             checks.note_repairs(state, stats, batch.offset)
+            checks.note_remarks(state, batch.remarks)
             _check_position(opts, decision, fixed, first)
             if first:
                 area_tf = _area_transformer(opts, decision, fixed, report)

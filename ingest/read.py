@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,16 @@ class ColumnText:
     raw_name: str
     decision: ColumnDecision
     legacy_view: bool  # values arrive as latin-1 views of raw bytes
+    raw_bytes: bool = False  # not valid UTF-8 in a UTF-8 format: read as bytes (latin-1 views)
+
+
+def not_utf8(src: Source, what: str) -> SourceError:
+    """The error for text a UTF-8 format (GeoJSON, GeoPackage...) holds in another encoding."""
+    return SourceError(
+        src.path,
+        f"{what} holds text that is not UTF-8, which {src.driver} requires; save the "
+        "file again as UTF-8",
+    )
 
 
 def _read_encoding(src: Source) -> str | None:
@@ -65,9 +76,13 @@ def _read_encoding(src: Source) -> str | None:
 def describe(src: Source, family: str, report: Report, override: str | None = None) -> LayerInfo:
     """Read the layer's description and refuse a layer of the wrong geometry family."""
     try:
-        info = pyogrio.read_info(src.gdal_path, layer=src.layer, encoding=_read_encoding(src))
+        info = pyogrio.read_info(
+            src.gdal_path, layer=src.layer, encoding=_read_encoding(src), **src.open_options
+        )
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise SourceError(src.path, f"cannot be read ({gdal_message(exc)})") from None
+    except UnicodeDecodeError:
+        raise not_utf8(src, "a field name") from None
     gtype = str(info.get("geometry_type") or "Unknown")
     base = re.sub(r"\s+(zm|z|m)$", "", gtype.lower().strip())
     if base in WRONG_FOR[family]:
@@ -76,6 +91,11 @@ def describe(src: Source, family: str, report: Report, override: str | None = No
     if base in ("none", ""):
         raise SourceError(src.path, f"layer {src.layer!r} has no geometry")
     raw_fields = [str(f) for f in info["fields"]]
+    twice = sorted({f for f in raw_fields if raw_fields.count(f) > 1})
+    if twice:
+        raise SourceError(
+            src.path, f"two fields are named {twice[0]!r}: the attribute table is damaged"
+        )
     fields = raw_fields
     if src.is_shapefile and any(not f.isascii() for f in raw_fields):
         raw: list[bytes | None] = [f.encode("latin-1", errors="replace") for f in raw_fields]
@@ -115,6 +135,7 @@ def detect_text(
             columns=text_cols,
             read_geometry=False,
             encoding=_read_encoding(src),
+            **src.open_options,
         )
     except (DataSourceError, DataLayerError, FieldError, OSError, pa.ArrowException) as exc:
         raise SourceError(
@@ -123,8 +144,14 @@ def detect_text(
     out: dict[str, ColumnText] = {}
     for raw_name in text_cols:
         name = info.fields[info.raw_fields.index(raw_name)]
-        values = _distinct(table.column(raw_name))
-        if src.is_shapefile:
+        column = table.column(raw_name)
+        raw_bytes = not src.is_shapefile and not _valid_utf8(column)
+        if raw_bytes and not (
+            pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        ):
+            raise not_utf8(src, f"field {name!r}")
+        values = _distinct(python_values(column, raw_bytes))
+        if src.is_shapefile or raw_bytes:
             raw = [v.encode("latin-1", errors="replace") for v in values]
             if override:
                 decision = ColumnDecision(override, 1.0, {}, False, "given with --encoding")
@@ -138,7 +165,7 @@ def detect_text(
             if override:
                 decision = ColumnDecision(override, 1.0, {}, False, "given with --encoding")
             legacy = False
-        out[raw_name] = ColumnText(raw_name, decision, legacy)
+        out[raw_name] = ColumnText(raw_name, decision, legacy, raw_bytes)
         report.encodings[name] = {
             "encoding": decision.encoding,
             "confidence": round(decision.confidence, 3),
@@ -154,9 +181,26 @@ def detect_text(
     return out
 
 
-def _distinct(column: pa.ChunkedArray) -> list[str]:
+def _valid_utf8(column: pa.ChunkedArray) -> bool:
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def python_values(column: pa.ChunkedArray | pa.Array, raw_bytes: bool = False) -> list[Any]:
+    """Return a column's values; with raw_bytes, text as latin-1 views of its bytes (a UTF-8
+    format holding legacy text, which Arrow cannot turn into str)."""
+    if not raw_bytes:
+        return list(column.to_pylist())
+    binary = pa.large_binary() if pa.types.is_large_string(column.type) else pa.binary()
+    return [None if b is None else b.decode("latin-1") for b in column.cast(binary).to_pylist()]
+
+
+def _distinct(values: list[Any]) -> list[str]:
     seen: dict[str, None] = {}
-    for v in column.to_pylist():
+    for v in values:
         if isinstance(v, str) and v and not v.isascii() and v not in seen:
             seen[v] = None
             if len(seen) >= DETECT_SAMPLE:
@@ -200,15 +244,18 @@ def _decode_one(raw: bytes, enc: str | None) -> str:
     return fix_text(raw.decode("latin-1"))
 
 
-def _geometry_column(schema: pa.Schema, named: str | None) -> str:
-    """Find the WKB geometry column (its name depends on the driver: geom, wkb_geometry...)."""
-    for f in schema:
+def _geometry_column(schema: pa.Schema, named: str | None) -> int:
+    """Find the WKB geometry column (its name depends on the driver: geom, wkb_geometry...) by
+    position: an attribute may have the same name (a GeoJSON property "wkb_geometry")."""
+    for i, f in enumerate(schema):
         meta = f.metadata or {}
         if meta.get(b"ARROW:extension:name") in (b"geoarrow.wkb", b"ogc.wkb"):
-            return str(f.name)
-    if named and named in schema.names:
-        return named
-    return "wkb"
+            return i
+    names = list(schema.names)
+    for name in (named, "wkb"):
+        if name and name in names:
+            return len(names) - 1 - names[::-1].index(name)  # the geometry comes last
+    raise pa.ArrowInvalid("no geometry column")
 
 
 @dataclass
@@ -218,10 +265,45 @@ class Batch:
     offset: int
     geoms: NDArray[np.object_]
     columns: dict[str, list[Any]]
+    unreadable: list[int] = field(default_factory=list)  # WKB that GEOS refused
+    closed: list[int] = field(default_factory=list)  # rings that had to be closed to read
+    remarks: list[str] = field(default_factory=list)  # GDAL's warnings while reading it
 
 
-def batches(src: Source, info: LayerInfo) -> Iterator[Batch]:
-    """Stream the layer in batches (bounded memory for a million features)."""
+def _next_batch(reader: Iterator[Any]) -> tuple[Any, list[str]]:
+    """Read the next record batch, keeping GDAL's warnings ("Value 'abc' of field matDo parsed
+    incompletely to real 0") for the report instead of letting them reach stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        rb = next(reader, None)
+    remarks = [
+        str(w.message).strip()
+        for w in caught
+        if issubclass(w.category, RuntimeWarning) and "closed ring" not in str(w.message)
+    ]
+    return rb, remarks
+
+
+def _parse_wkb(wkb: NDArray[np.object_]) -> tuple[NDArray[np.object_], list[int], list[int]]:
+    """Parse WKB; close unclosed rings where shapely can; return what stayed unreadable."""
+    geoms = np.asarray(shapely.from_wkb(wkb, on_invalid="ignore"), dtype=object)
+    lost = np.flatnonzero(shapely.is_missing(geoms) & np.array([w is not None for w in wkb]))
+    if not len(lost):
+        return geoms, [], []
+    try:
+        fixed = np.asarray(shapely.from_wkb(wkb[lost], on_invalid="fix"), dtype=object)
+    except ValueError:  # shapely < 2.1 cannot fix
+        fixed = np.full(len(lost), None, dtype=object)
+    ok = ~shapely.is_missing(fixed)
+    geoms[lost[ok]] = fixed[ok]
+    return geoms, lost[~ok].tolist(), lost[ok].tolist()
+
+
+def batches(
+    src: Source, info: LayerInfo, raw_bytes: frozenset[str] = frozenset()
+) -> Iterator[Batch]:
+    """Stream the layer in batches (bounded memory for a million features); the columns named
+    in raw_bytes arrive as latin-1 views of their bytes (see ColumnText.raw_bytes)."""
     try:
         with pyogrio.raw.open_arrow(
             src.gdal_path,
@@ -229,16 +311,28 @@ def batches(src: Source, info: LayerInfo) -> Iterator[Batch]:
             encoding=_read_encoding(src),
             batch_size=BATCH_SIZE,
             use_pyarrow=True,
+            **src.open_options,
         ) as (meta, reader):
-            geom_name = _geometry_column(reader.schema, meta.get("geometry_name"))
+            geom_index = _geometry_column(reader.schema, meta.get("geometry_name"))
+            index = {n: i for i, n in reversed(list(enumerate(reader.schema.names)))}
+            index = {n: i for n, i in index.items() if i != geom_index}
             offset = 0
-            for rb in reader:
+            batch_reader = iter(reader)
+            while True:
+                rb, remarks = _next_batch(batch_reader)
+                if rb is None:
+                    break
                 cols = {
-                    n: rb.column(n).to_pylist() for n in info.raw_fields if n in rb.schema.names
+                    n: python_values(rb.column(index[n]), n in raw_bytes)
+                    for n in info.raw_fields
+                    if n in index
                 }
-                wkb = rb.column(geom_name).to_numpy(zero_copy_only=False)
-                geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-                yield Batch(offset, np.asarray(geoms, dtype=object), cols)
+                wkb = rb.column(geom_index).to_numpy(zero_copy_only=False)
+                geoms, unreadable, closed = _parse_wkb(wkb)
+                yield Batch(offset, geoms, cols, unreadable, closed, remarks)
                 offset += rb.num_rows
     except (DataSourceError, DataLayerError, OSError, pa.ArrowException) as exc:
         raise SourceError(src.path, f"reading failed ({gdal_message(exc)})") from None
+    except UnicodeDecodeError:
+        # Legacy text inside a list field (text fields are read as bytes: ColumnText.raw_bytes).
+        raise not_utf8(src, "a field") from None

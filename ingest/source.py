@@ -6,11 +6,13 @@ import hashlib
 import stat
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from planning.errors import InvalidInput
 
@@ -23,6 +25,11 @@ MAX_ENTRIES = 20_000
 # Layers of a Circular 16/2025 QuyHoach.gdb that each ingest kind picks without being told.
 TT16_LAYERS = {"zoning": "ChucNangSuDungDat_A", "red_lines": "ChiGioiDuongDo_L"}
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".gml", ".kml")
+# Reading must never write: GDAL's GML driver saves a .gfs schema beside the file unless told not
+# to (and GDAL's layer listing takes no open options, so such files list their layers by hand).
+READ_ONLY_OPTIONS = {".gml": {"WRITE_GFS": "NO"}}
+# Shape types a .shp header may name (ESRI Shapefile Technical Description, 1998).
+SHAPE_TYPES = {0, 1, 3, 5, 8, 11, 13, 15, 18, 21, 23, 25, 28, 31}
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,8 @@ class Source:
     sha256: str
     is_shapefile: bool
     has_cpg: bool
+    has_prj: bool = False
+    open_options: dict[str, str] = field(default_factory=dict)
 
 
 class SourceError(InvalidInput):
@@ -46,12 +55,17 @@ class SourceError(InvalidInput):
 
 
 def sha256_of(path: Path) -> str:
-    """Hash a file, or every file of a folder in name order (a .gdb is a folder)."""
+    """Hash a file, every part of a shapefile (a new .dbf is a new file), or every file of a
+    folder in name order (a .gdb is a folder)."""
     h = hashlib.sha256()
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    if path.is_file() and path.suffix.lower() == ".shp":
+        files += sorted(f for f in path.parent.iterdir() if _is_part(f, path) and f != path)
     for f in files:
         if path.is_dir():
             h.update(str(f.relative_to(path)).encode())
+        elif f != path:
+            h.update(f.suffix.lower().encode())
         with f.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
@@ -86,6 +100,7 @@ def _check_zip(path: Path) -> list[str]:
                 )
         if total > MAX_UNCOMPRESSED:
             raise SourceError(path, f"zip expands to {total / 1e9:.1f} GB (limit 8 GB)")
+        _check_extents(path, infos)
         # GDAL reads inside the archive without checking CRCs: check them all first.
         try:
             bad = zf.testzip()
@@ -98,34 +113,68 @@ def _check_zip(path: Path) -> list[str]:
         return [i.filename for i in infos]
 
 
-def _dataset_in_zip(path: Path, names: list[str]) -> tuple[str, bool]:
-    """Return the GDAL path of the dataset in a zip and whether it is a shapefile with a .cpg."""
+def _check_extents(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse entries whose data runs past the end of the archive or overlaps another entry's:
+    many entries sharing one compressed stream is a zip bomb that no ratio limit catches."""
+    size = path.stat().st_size
+    end = 0
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        raw_name = info.orig_filename.encode(
+            "utf-8" if info.flag_bits & 0x800 else "cp437", errors="replace"
+        )
+        # The local header is 30 bytes and the name; its extra field may add more.
+        start = info.header_offset
+        stop = start + 30 + len(raw_name) + info.compress_size
+        if stop > size:
+            raise SourceError(
+                path, f"zip entry {info.filename!r} runs past the end of the archive (damaged)"
+            )
+        if start < end:
+            raise SourceError(
+                path, f"zip entry {info.filename!r} overlaps another entry's data (zip bomb?)"
+            )
+        end = stop
+
+
+def _dataset_in_zip(path: Path, names: list[str]) -> tuple[str, frozenset[str]]:
+    """Return the GDAL path of the dataset in a zip and, for a shapefile, its parts' extensions."""
+    # macOS archivers add __MACOSX/._name resource forks beside every file: not data.
+    names = [n for n in names if not n.startswith("__MACOSX/") and "/._" not in f"/{n}"]
     gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n})
     if gdbs:
         pick = [g for g in gdbs if PurePosixPath(g).name.lower() == "quyhoach.gdb"] or gdbs
-        return f"/vsizip/{path}/{pick[0]}", False
+        return f"/vsizip/{path}/{pick[0]}", frozenset()
     vectors = sorted(n for n in names if n.lower().endswith(VECTOR_SUFFIXES))
     if not vectors:
+        inner = [n for n in names if n.lower().endswith(".zip")]
+        if inner:
+            raise SourceError(
+                path, f"the zip holds a zip inside it ({inner[0]}): unzip it and load what it holds"
+            )
         raise SourceError(path, "the zip holds no .gdb folder, shapefile, GeoPackage or GeoJSON")
     if len(vectors) > 1:
         listed = ", ".join(vectors[:5])
         raise SourceError(path, f"the zip holds several datasets ({listed}); unzip and pick one")
-    has_cpg = False
+    exts: frozenset[str] = frozenset()
     if vectors[0].lower().endswith(".shp"):
-        has_cpg = _check_shapefile(path, vectors[0], _zip_parts(path, vectors[0]))
-    return f"/vsizip/{path}/{vectors[0]}", has_cpg
+        exts = _check_shapefile(path, vectors[0], _zip_parts(path, vectors[0]))
+    return f"/vsizip/{path}/{vectors[0]}", exts
 
 
 # A part of a shapefile: its size in bytes and its first 100 bytes (the headers).
 Parts = dict[str, tuple[int, bytes]]
-SHAPEFILE_EXTS = (".shp", ".shx", ".dbf", ".cpg")
+SHAPEFILE_EXTS = (".shp", ".shx", ".dbf", ".cpg", ".prj")
+
+
+def _is_part(f: Path, shp: Path) -> bool:
+    return f.stem == shp.stem and f.suffix.lower() in SHAPEFILE_EXTS and f.is_file()
 
 
 def _disk_parts(shp: Path) -> Parts:
     parts: Parts = {}
     for f in shp.parent.iterdir():
         ext = f.suffix.lower()
-        if f.stem == shp.stem and ext in SHAPEFILE_EXTS and f.is_file():
+        if _is_part(f, shp):
             with f.open("rb") as fh:
                 parts[ext] = (f.stat().st_size, fh.read(100))
     return parts
@@ -143,8 +192,9 @@ def _zip_parts(path: Path, shp: str) -> Parts:
     return parts
 
 
-def _check_shapefile(label: Path, shp: str, parts: Parts) -> bool:
-    """Refuse a shapefile with a missing, truncated or inconsistent part; tell if it has a .cpg."""
+def _check_shapefile(label: Path, shp: str, parts: Parts) -> frozenset[str]:
+    """Refuse a shapefile with a missing, truncated or inconsistent part; return the extensions
+    of its parts (.cpg, .prj...)."""
     stem = PurePosixPath(shp).stem
     for ext, what in ((".shx", "index"), (".dbf", "attribute table")):
         if ext not in parts:
@@ -155,6 +205,11 @@ def _check_shapefile(label: Path, shp: str, parts: Parts) -> bool:
         if len(head) < 100 or int.from_bytes(head[:4], "big") != 9994:
             raise SourceError(label, f"{stem}{ext} is damaged (no shapefile header)")
         declared[ext] = int.from_bytes(head[24:28], "big") * 2
+        shape_type = int.from_bytes(head[32:36], "little")
+        if shape_type not in SHAPE_TYPES:
+            raise SourceError(
+                label, f"{stem}{ext} is damaged (its header names shape type {shape_type})"
+            )
         if size < declared[ext]:
             raise SourceError(
                 label, f"{stem}{ext} is truncated ({size:,} of {declared[ext]:,} bytes)"
@@ -165,20 +220,33 @@ def _check_shapefile(label: Path, shp: str, parts: Parts) -> bool:
     records = int.from_bytes(head[4:8], "little")
     needed = int.from_bytes(head[8:10], "little") + records * int.from_bytes(head[10:12], "little")
     if size < needed:
-        raise SourceError(label, f"{stem}.dbf is truncated ({size:,} of {needed:,} bytes)")
+        raise SourceError(
+            label,
+            f"{stem}.dbf is truncated or damaged: its header declares {records:,} records "
+            f"({needed:,} bytes), the file has {size:,} bytes",
+        )
     shapes = (declared[".shx"] - 100) // 8
     if shapes != records:
         raise SourceError(
             label, f"{stem}.shx lists {shapes} shapes but {stem}.dbf {records} records (damaged)"
         )
-    return ".cpg" in parts
+    return frozenset(parts)
 
 
 def open_source(path: Path, kind: str, layer: str | None = None) -> Source:
     """Resolve ``path`` to a readable dataset and layer for an ingest ``kind``."""
     if not path.exists():
         raise SourceError(path, "no such file or folder")
-    has_cpg = False
+    if not path.is_file() and not path.is_dir():
+        raise SourceError(path, "not a regular file or folder")
+    try:
+        return _open_source(path, kind, layer)
+    except OSError as exc:  # unreadable (permissions, a vanished network share...)
+        raise SourceError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _open_source(path: Path, kind: str, layer: str | None) -> Source:
+    exts: frozenset[str] = frozenset()
     if path.is_dir() and path.suffix.lower() != ".gdb":
         inner = sorted(path.glob("*.gdb"))
         if not inner:
@@ -186,16 +254,24 @@ def open_source(path: Path, kind: str, layer: str | None = None) -> Source:
         # A TT16 dossier holds NenDiaHinh.gdb, HienTrang.gdb, QuyHoach.gdb, MocGioi.gdb.
         gdal_path = str(next((g for g in inner if g.name.lower() == "quyhoach.gdb"), inner[0]))
     elif path.suffix.lower() == ".zip":
-        gdal_path, has_cpg = _dataset_in_zip(path, _check_zip(path))
+        gdal_path, exts = _dataset_in_zip(path, _check_zip(path))
     else:
         gdal_path = str(path)
         if path.suffix.lower() == ".shp":
-            has_cpg = _check_shapefile(path, path.name, _disk_parts(path))
+            exts = _check_shapefile(path, path.name, _disk_parts(path))
+        elif path.is_file() and _zipped(path):
+            # A .kmz, a zipped shapefile (.shz) or a zip under another name: GDAL reads inside
+            # it by itself, so it gets the archive checks (bombs, paths, CRCs) first.
+            _check_zip(path)
+    options = READ_ONLY_OPTIONS.get(PurePosixPath(gdal_path).suffix.lower(), {})
     try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(gdal_path)]
-        info_driver = pyogrio.read_info(gdal_path, layer=0)["driver"] if layers else ""
+        layers = _list_layers(gdal_path, options)
+        info_driver = _driver(gdal_path, options) if layers else ""
     except (DataSourceError, DataLayerError, OSError) as exc:
-        raise SourceError(path, f"cannot be read as GIS data ({gdal_message(exc)})") from None
+        problem = f"cannot be read as GIS data ({gdal_message(exc)})"
+        if ".prj" in exts and not _prj_parses(path, gdal_path):
+            problem = "its .prj is not a coordinate system GDAL can read (damaged?)"
+        raise SourceError(path, problem) from None
     if not layers:
         raise SourceError(path, "holds no layer")
     chosen = _choose_layer(path, kind, layers, layer)
@@ -206,8 +282,56 @@ def open_source(path: Path, kind: str, layer: str | None = None) -> Source:
         driver=str(info_driver),
         sha256=sha256_of(path),
         is_shapefile=str(info_driver) == "ESRI Shapefile",
-        has_cpg=has_cpg,
+        has_cpg=".cpg" in exts,
+        has_prj=".prj" in exts,
+        open_options=options,
     )
+
+
+def _zipped(path: Path) -> bool:
+    if path.suffix.lower() in (".kmz", ".shz"):
+        return True
+    with path.open("rb") as fh:
+        return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _list_layers(gdal_path: str, options: dict[str, str]) -> list[str]:
+    if not options:
+        return [str(row[0]) for row in pyogrio.list_layers(gdal_path)]
+    layers: list[str] = []
+    while True:
+        try:
+            info = pyogrio.read_info(gdal_path, layer=len(layers), **options)
+        except DataLayerError:
+            return layers
+        layers.append(str(info["layer_name"]))
+
+
+def _driver(gdal_path: str, options: dict[str, str]) -> str:
+    try:
+        return str(pyogrio.read_info(gdal_path, layer=0, **options)["driver"])
+    except UnicodeDecodeError:  # field names that are not UTF-8: read.describe decides
+        return str(pyogrio.read_info(gdal_path, layer=0, encoding="latin1", **options)["driver"])
+
+
+def _prj_parses(path: Path, gdal_path: str) -> bool:
+    """Tell whether a shapefile's .prj is a coordinate system (when GDAL failed to open it)."""
+    try:
+        if gdal_path.startswith("/vsizip/"):
+            member = gdal_path.removeprefix(f"/vsizip/{path}/")[:-4] + ".prj"
+            with zipfile.ZipFile(path) as zf:
+                names = {n.lower(): n for n in zf.namelist()}
+                raw = zf.read(names[member.lower()])
+        else:
+            shp = Path(gdal_path)
+            prj = next(
+                f for f in shp.parent.iterdir() if _is_part(f, shp) and f.suffix.lower() == ".prj"
+            )
+            raw = prj.read_bytes()
+        CRS.from_user_input(raw.decode("latin-1"))
+    except (CRSError, KeyError, StopIteration, OSError, zipfile.BadZipFile):
+        return False
+    return True
 
 
 def _choose_layer(path: Path, kind: str, layers: list[str], wanted: str | None) -> str:
