@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from planning.catalogue import fold
 from planning.errors import Conflict, InvalidInput, NotFound
@@ -30,6 +31,34 @@ INDICATORS = ("density_max", "floors_min", "floors_max", "far_max", "height_max_
 def sql(name: str) -> str:
     """Return the text of a SQL file beside this module."""
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+_PARAM = re.compile(r"(?<!:):([a-z_]+)\b")
+
+
+@cache
+def _positional(name: str) -> tuple[tuple[str, ...], str]:
+    """Return a SQL file's parameter names in order and its text with $1, $2... instead."""
+    names = tuple(dict.fromkeys(_PARAM.findall(sql(name))))
+    body = _PARAM.sub(lambda m: f"${names.index(m.group(1)) + 1}", sql(name))
+    return names, body
+
+
+def run_prepared(conn: Connection, name: str, params: dict[str, Any]) -> Row[Any]:
+    """Run a SQL file as a server-side prepared statement of this connection; return its row.
+
+    psycopg2 sends statements as text, so PostgreSQL would parse and plan the hot lookup on
+    every request, which costs more than running it; prepared once per connection, it is only
+    executed. (The pool clears ``info`` when it replaces a connection.)"""
+    names, body = _positional(name)
+    prepared = conn.connection.info.setdefault("planning_prepared", set())
+    if name not in prepared:
+        conn.exec_driver_sql(f"PREPARE planning_{name} AS {body}")
+        prepared.add(name)
+    args = ", ".join(f"%({n})s" for n in names)
+    return conn.exec_driver_sql(
+        f"EXECUTE planning_{name}({args})", {n: params[n] for n in names}
+    ).one()
 
 
 def _r2(v: float | None) -> float | None:
@@ -109,8 +138,9 @@ def parcel_json(p: dict[str, Any]) -> dict[str, Any]:
 
 def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
     """Return every applicable plan with its zones at a point, the parcel and the red line."""
-    row = conn.execute(
-        text(sql("lookup_point")),
+    row = run_prepared(
+        conn,
+        "lookup_point",
         {
             "lon": loc.lon,
             "lat": loc.lat,
@@ -121,7 +151,7 @@ def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
             "tol": BOUNDARY_TOLERANCE_M,
             "deg": red_line_box_degrees(loc.lat),
         },
-    ).one()
+    )
     plans = [
         {
             "plan": plan_json(first),
