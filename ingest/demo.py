@@ -69,6 +69,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from ingest.fields import TT16_ZONING_FIELDS
 from planning.text import encode_text
 
 __all__ = [
@@ -96,28 +97,8 @@ HUE_EXTENT = (505_838.0, 1_769_012.0, 627_671.0, 1_852_147.0)
 
 ZONING_LAYER = "ChucNangSuDungDat_A"
 RED_LINE_LAYER = "ChiGioiDuongDo_L"
-ZONING_FIELDS = (
-    "maThongTinQH",
-    "maHoSoQH",
-    "maDoiTuong",
-    "tenDoiTuong",
-    "chucNangSuDungDatMuc1",
-    "chucNangSuDungDatMuc2",
-    "chucNangSuDungDatMuc3",
-    "kyHieuLoDat",
-    "tenCongTrinhTrenDat",
-    "dienTich",
-    "danSo",
-    "matDoXayDung",
-    "tangCaoXayDung",
-    "heSoSuDungDat",
-    "trangThaiQuyHoach",
-    "phanLoai",
-    "ghiChu",
-    "loaiQuyHoach",
-    "loaiDieuChinh",
-    "capDoQuyHoach",
-)
+# The Circular 16/2025 fields of ChucNangSuDungDat_A, as ingest maps them.
+ZONING_FIELDS = TT16_ZONING_FIELDS
 # What GDAL's shapefile driver makes of ZONING_FIELDS (10-character DBF limit, clashes numbered).
 SHAPEFILE_FIELD_NAMES = (
     "maThongTin",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -65,17 +66,26 @@ def template_db(server_url: str) -> Iterator[str]:
     admin.close()
 
 
-@pytest.fixture
-def db_url(server_url: str, template_db: str) -> Iterator[str]:
-    """Create a fresh migrated database for one test and drop it afterwards."""
+@contextmanager
+def fresh_database(server_url: str, template_db: str) -> Iterator[str]:
+    """Copy the migrated template into a new database; drop it when done; yield its URL."""
     name = f"planning_test_{uuid.uuid4().hex[:10]}"
     admin = _admin(server_url)
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield _with_db(server_url, name)
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield _with_db(server_url, name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def db_url(server_url: str, template_db: str) -> Iterator[str]:
+    """Create a fresh migrated database for one test and drop it afterwards."""
+    with fresh_database(server_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ nothing (each still checks that they did not)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from planning.db import make_engine
-from tests.conftest import Cli, _admin, _with_db
+from tests.conftest import Cli, fresh_database
 
 HERE = Path(__file__).resolve().parent
 QUIET = (
@@ -32,14 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="module")
 def untouched_db_url(server_url: str, template_db: str) -> Iterator[str]:
     """Create one migrated database for a module whose tests must leave it empty."""
-    name = f"planning_test_{uuid.uuid4().hex[:10]}"
-    admin = _admin(server_url)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield _with_db(server_url, name)
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with fresh_database(server_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import ROOT, Cli, _admin, _with_db
+from tests.conftest import ROOT, Cli, fresh_database
 from tests.ingest.builders import rows, scalar, write_gdb
 
 BAD = ROOT / "tests" / "data" / "bad"
@@ -38,14 +37,8 @@ ABSOLUTE_TARGETS = sorted(Path("/tmp").glob("planning_bad_corpus_absolute*"))
 @pytest.fixture(scope="module")
 def db_url(server_url: str, template_db: str) -> Iterator[str]:
     """One fresh database for the module: subprocess_env, engine and run all point at it."""
-    name = f"planning_test_{uuid.uuid4().hex[:10]}"
-    admin = _admin(server_url)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    yield _with_db(server_url, name)
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with fresh_database(server_url, template_db) as url:
+        yield url
 
 
 Tree = dict[str, tuple[bool, int, int]]
