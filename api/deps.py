@@ -36,6 +36,12 @@ def get_conn(request: Request) -> Iterator[Connection]:
             log.warning("closing a database connection failed: %s", type(exc).__name__)
 
 
+def base_url(request: Request) -> str:
+    """Return the service's public base URL (PLANNING_PUBLIC_URL, else the request's)."""
+    configured = request.app.state.settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
 def get_settings(request: Request) -> Settings:
     """Return the app's settings."""
     settings: Settings = request.app.state.settings

@@ -95,11 +95,6 @@ def _json_column(values: list[Any]) -> list[Any]:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _fold(text: str) -> str:
-    # Addresses repeat (street and ward names), and folding is the slow part of a parcel row.
-    return fold(text)
-
-
 def key_text(v: Any) -> str | None:
     """Normalise a sheet or parcel number: 12, 12.0, "012" → "12"; other text trimmed."""
     if v is None:
@@ -246,7 +241,7 @@ def build_rows(
                     _num(areas[i]),
                     normalise_code(_text(types[i])),
                     address,
-                    _fold(address) if address else None,
+                    fold(address) if address else None,
                     attrs[i],
                     float(size[i]),
                     g84[i],

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row, text
 from planning.catalogue import fold
 from planning.errors import Conflict, InvalidInput, NotFound
 from planning.location import Location, in_zone
+from planning.revisions import data_version
 from planning.texts import DISCLAIMER, LEVEL_NAMES
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -408,9 +409,7 @@ def _count_beyond(
 
 def current_data_version(conn: Connection) -> int:
     """Return the data version (changes with every publish and rollback)."""
-    return int(
-        conn.execute(text("SELECT coalesce(max(id), 0) FROM planning.publication")).scalar_one()
-    )
+    return data_version(conn)
 
 
 # The 50 nearest zones by index (KNN), then the nearest published one within ~50 km.

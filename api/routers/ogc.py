@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.deps import Conn
+from api.deps import Conn, base_url
 from api.ogc_schemas import (
     Collection,
     Collections,
@@ -34,11 +34,6 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 FORMAT = Annotated[str | None, Query(alias="f", max_length=10, description="json only")]
 
 
-def _base(request: Request) -> str:
-    configured = request.app.state.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
-
-
 def _json(data: Any, media: str = "application/json") -> Response:
     return Response(json.dumps(data, ensure_ascii=False, default=str), media_type=media)
 
@@ -60,7 +55,7 @@ def _doc(model: type[Any], geojson: bool = False) -> dict[int | str, dict[str, A
 @router.get("", summary="Landing page", response_model=None, responses=_doc(Landing))
 def landing(request: Request, f: FORMAT = None) -> Response:
     """Describe the service and link to its parts."""
-    b = _base(request)
+    b = base_url(request)
     return _json(
         {
             "title": "Tra cứu thông tin quy hoạch — OGC API Features",
@@ -110,7 +105,7 @@ def _collection_json(conn: Conn, b: str, c: features.Collection) -> dict[str, An
 @router.get("/collections", summary="Collections", response_model=None, responses=_doc(Collections))
 def collections(request: Request, conn: Conn, f: FORMAT = None) -> Response:
     """List the feature collections."""
-    b = _base(request)
+    b = base_url(request)
     return _json(
         {
             "links": [{"href": f"{b}/ogc/collections", "rel": "self", "type": "application/json"}],
@@ -130,7 +125,7 @@ CID = Annotated[str, Path(pattern=r"^[a-z_]{1,20}$", description="zones, parcels
 )
 def collection(request: Request, conn: Conn, collection_id: CID, f: FORMAT = None) -> Response:
     """Describe one collection."""
-    return _json(_collection_json(conn, _base(request), features.collection(collection_id)))
+    return _json(_collection_json(conn, base_url(request), features.collection(collection_id)))
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -173,7 +168,7 @@ def collection_items(
     c = features.collection(collection_id)
     box = _bbox(bbox)
     feats = features.items(conn, c, box, limit, offset)
-    b = _base(request)
+    b = base_url(request)
     params: dict[str, Any] = {"limit": limit}
     if bbox:
         params["bbox"] = bbox
@@ -225,7 +220,7 @@ def collection_item(
     """Return one feature."""
     c = features.collection(collection_id)
     feat = features.item(conn, c, feature_id)
-    b = _base(request)
+    b = base_url(request)
     feat["links"] = [
         {"href": f"{b}/ogc/collections/{c.id}/items/{feature_id}", "rel": "self", "type": GEOJSON},
         {"href": f"{b}/ogc/collections/{c.id}", "rel": "collection", "type": "application/json"},

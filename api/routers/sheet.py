@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.deps import AsOf, Conn
+from api.deps import AsOf, Conn, base_url
 from api.routers.lookup import ERRORS
 from planning import lookup
 from planning.admin_units import commune_label
@@ -21,11 +21,6 @@ KEY = r"^[0-9A-Za-z.\-]{1,20}$"
 COMMUNE = Annotated[str, Path(pattern=r"^[0-9]{1,5}$")]
 SHEET = Annotated[str, Path(pattern=KEY)]
 PARCEL = Annotated[str, Path(pattern=KEY)]
-
-
-def _base(request: Request) -> str:
-    configured = request.app.state.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
 
 
 @router.get(
@@ -47,7 +42,7 @@ def sheet_pdf(
     found = lookup.find_parcel(conn, commune, sheet, parcel, on)
     key = f"{answer['parcel']['commune']}/{answer['parcel']['sheet']}/{answer['parcel']['parcel']}"
     verify = (
-        f"{_base(request)}/verify/{key}?v={answer['data_version']}&h={content_hash(answer)}"
+        f"{base_url(request)}/verify/{key}?v={answer['data_version']}&h={content_hash(answer)}"
         + (f"&date={on.isoformat()}" if on != date.today() else "")
     )
     colours = {c["code"]: colour_of(c["code"], c.get("color")) for c in catalogue(conn)}

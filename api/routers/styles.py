@@ -9,7 +9,7 @@ import anyio
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from api.deps import Conn
+from api.deps import Conn, base_url
 from api.routers.lookup import ERRORS
 from tilesets.glyphs import glyph_range
 from tilesets.style import build_legend, build_style, catalogue
@@ -17,15 +17,10 @@ from tilesets.style import build_legend, build_style, catalogue
 router = APIRouter(tags=["map"])
 
 
-def _base(request: Request) -> str:
-    configured = request.app.state.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
-
-
 @router.get("/styles/planning.json", summary="MapLibre style of the planning map")
 def style(request: Request, conn: Conn) -> Response:
     """Return the style (spec v8): zoning colours, lot labels, parcels, red lines, plans."""
-    doc = build_style(_base(request), catalogue(conn))
+    doc = build_style(base_url(request), catalogue(conn))
     return Response(
         json.dumps(doc, ensure_ascii=False),
         media_type="application/json",

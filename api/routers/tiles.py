@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.deps import Conn
+from api.deps import Conn, base_url
 from api.routers.lookup import ERRORS
 from planning.errors import BadRequest, InvalidInput
 from planning.revisions import data_version
@@ -26,11 +26,6 @@ SHORT = "public, max-age=60"
 NAME = Annotated[
     str, Path(pattern=r"^[a-z_]{1,20}$", description="zoning, parcels, red_lines, plans")
 ]
-
-
-def _base(request: Request) -> str:
-    configured = request.app.state.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -115,7 +110,7 @@ async def tile(
             status_code=302,
             headers={
                 # Absolute, like the TileJSON's URLs (a public URL may carry a path prefix).
-                "Location": f"{_base(request)}/tiles/{tileset}/{zi}/{xi}/{yi}.mvt?"
+                "Location": f"{base_url(request)}/tiles/{tileset}/{zi}/{xi}/{yi}.mvt?"
                 + urlencode(query),
                 "Cache-Control": "no-cache",
             },
@@ -136,7 +131,7 @@ def tilejson_doc(
     conn = conn.execution_options(isolation_level="REPEATABLE READ")
     version = data_version(conn)
     request.app.state.tiles.observe(version)
-    doc: dict[str, Any] = tilejson(conn, tileset, _base(request), version, _date(date))
+    doc: dict[str, Any] = tilejson(conn, tileset, base_url(request), version, _date(date))
     return Response(
         json.dumps(doc, ensure_ascii=False),
         media_type="application/json",
