@@ -151,6 +151,7 @@ def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
             "d": on,
             "tol": BOUNDARY_TOLERANCE_M,
             "deg": red_line_box_degrees(loc.lat),
+            "radius": RED_LINE_RADIUS_M,
         },
     )
     plans = [
@@ -172,7 +173,7 @@ def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
         if row.zones:
             srid = _by_plan(row.zones)[0][0]["srid"]
         else:
-            srid = row.parcel["srid"] if row.parcel else nearest_plan_srid(conn, loc.lon, loc.lat)
+            srid = row.parcel["srid"] if row.parcel else row.nearest_srid
         if srid is not None:
             loc = in_zone(loc, int(srid))
     return {

@@ -198,6 +198,26 @@ red_line = Table(
 Index("red_line_geom_gist", red_line.c.geom, postgresql_using="gist")
 Index("red_line_revision", red_line.c.revision_id)
 
+
+def _pieces(name: str, parent: Table, key: str) -> Table:
+    """ST_Subdivide'd pieces of a parent's geometries, kept by triggers (migration 0003)."""
+    table = Table(
+        name,
+        metadata,
+        Column(key, BigInteger, ForeignKey(parent.c.id, ondelete="CASCADE"), nullable=False),
+        Column("revision_id", Integer, nullable=False),
+        Column("geom", _geom("GEOMETRY"), nullable=False),
+        Column("geom_native", _geom("GEOMETRY", srid=-1), nullable=False),
+    )
+    Index(f"{name}_geom_gist", table.c.geom, postgresql_using="gist")
+    Index(f"{name}_{key}", table.c[key])
+    return table
+
+
+# Point lookups search these: a long corridor's box covers the map, its pieces' boxes do not.
+zone_piece = _pieces("zone_piece", zone, "zone_id")
+red_line_piece = _pieces("red_line_piece", red_line, "red_line_id")
+
 land_use_category = Table(
     "land_use_category",
     metadata,

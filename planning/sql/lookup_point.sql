@@ -1,28 +1,39 @@
 -- Everything the service knows at one point, as of a date, in one round trip.
 -- :lon/:lat WGS 84; :x/:y/:epsg the same point as given (VN-2000 when it was); :d the date;
--- :tol metres within which a point counts as on a zone boundary; :deg the red-line search box.
+-- :tol metres within which a point counts as on a zone boundary; :deg the red-line search box;
+-- :radius metres within which the nearest red line is reported.
+-- Zones and red lines are found through their ST_Subdivide'd pieces (zone_piece,
+-- red_line_piece): a long corridor's box covers the map, its pieces' boxes do not.
 WITH pt AS (
     SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g,
            ST_SetSRID(ST_MakePoint(:x, :y), :epsg) AS given
 ),
+live AS (
+    -- Revisions in force on the date.
+    SELECT r.id, r.srid, r.plan_id, r.version, r.effective_from,
+           CASE WHEN r.srid = :epsg THEN pt.given ELSE ST_Transform(pt.g, r.srid) END AS at
+    FROM pt, planning.revision r
+    WHERE r.state = 'published' AND r.effective_from <= :d
+      AND (r.effective_to IS NULL OR :d < r.effective_to)
+),
+hit AS (
+    SELECT DISTINCT zp.zone_id, live.id AS revision_id
+    FROM pt
+    JOIN planning.zone_piece zp ON zp.geom && ST_Expand(pt.g, 1e-6)
+    JOIN live ON live.id = zp.revision_id
+    WHERE ST_DWithin(zp.geom_native, live.at, :tol)
+),
 zones AS (
     SELECT p.code AS plan_code, p.name AS plan_name, p.level, p.decision, p.decision_date,
-           p.scale, p.authority, r.id AS revision_id, r.version, r.effective_from, r.effective_to,
-           r.srid,
+           p.scale, p.authority, r.id AS revision_id, r.version, r.effective_from, r.srid,
            z.id, z.code, z.function_l1, z.function_l2, z.function_l3, z.lot, z.name,
            z.density_max, z.floors_min, z.floors_max, z.far_max, z.height_max_m, z.setback_m,
            z.population, z.is_road, z.area_m2, c.name_vi, c.name_en, c.color
-    FROM pt
-    JOIN planning.zone z ON z.geom && ST_Expand(pt.g, 1e-6)
-    JOIN planning.revision r ON r.id = z.revision_id
+    FROM hit
+    JOIN planning.zone z ON z.id = hit.zone_id
+    JOIN planning.revision r ON r.id = hit.revision_id
     JOIN planning.plan p ON p.id = r.plan_id
     LEFT JOIN planning.land_use_category c ON c.code = z.code
-    WHERE r.state = 'published' AND r.effective_from <= :d
-      AND (r.effective_to IS NULL OR :d < r.effective_to)
-      AND ST_DWithin(
-            z.geom_native,
-            CASE WHEN r.srid = :epsg THEN pt.given ELSE ST_Transform(pt.g, r.srid) END,
-            :tol)
 ),
 parcel AS (
     SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
@@ -36,23 +47,37 @@ parcel AS (
     ORDER BY pa.id
     LIMIT 1
 ),
-red AS (
-    SELECT rl.road_name, rl.row_width_m, p.code AS plan_code,
-           ST_Distance(
-             rl.geom_native,
-             CASE WHEN r.srid = :epsg THEN pt.given ELSE ST_Transform(pt.g, r.srid) END
-           ) AS distance_m
+near AS (
+    -- The nearest piece of each red line in reach: the line's distance is its nearest piece's.
+    SELECT rp.red_line_id, live.plan_id, min(ST_Distance(rp.geom_native, live.at)) AS distance_m
     FROM pt
-    JOIN planning.red_line rl ON rl.geom && ST_Expand(pt.g, :deg)
-    JOIN planning.revision r ON r.id = rl.revision_id
-    JOIN planning.plan p ON p.id = r.plan_id
-    WHERE r.state = 'published' AND r.effective_from <= :d
-      AND (r.effective_to IS NULL OR :d < r.effective_to)
-    ORDER BY distance_m
+    JOIN planning.red_line_piece rp ON rp.geom && ST_Expand(pt.g, :deg)
+    JOIN live ON live.id = rp.revision_id
+    WHERE ST_DWithin(rp.geom_native, live.at, :radius)
+    GROUP BY rp.red_line_id, live.plan_id
+    ORDER BY distance_m, rp.red_line_id
     LIMIT 1
+),
+red AS (
+    SELECT rl.road_name, rl.row_width_m, p.code AS plan_code, near.distance_m
+    FROM near
+    JOIN planning.red_line rl ON rl.id = near.red_line_id
+    JOIN planning.plan p ON p.id = near.plan_id
 )
 SELECT
     (SELECT coalesce(json_agg(zones), '[]'::json) FROM zones) AS zones,
     (SELECT row_to_json(parcel) FROM parcel) AS parcel,
-    (SELECT row_to_json(red) FROM red WHERE distance_m <= 100) AS red_line,
-    (SELECT coalesce(max(id), 0) FROM planning.publication) AS data_version
+    (SELECT row_to_json(red) FROM red) AS red_line,
+    (SELECT coalesce(max(id), 0) FROM planning.publication) AS data_version,
+    -- The VN-2000 plane of the nearest published plan (within ~50 km), asked only when nothing
+    -- is at the point: a point given in lon/lat is echoed in the plane of the data near it.
+    CASE WHEN NOT EXISTS (SELECT FROM hit) AND NOT EXISTS (SELECT FROM parcel) THEN (
+        SELECT r.srid FROM (
+            -- (the point spelled out, not pt.g, so that the GiST index orders by distance)
+            SELECT z.revision_id, z.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS d
+            FROM planning.zone z ORDER BY d LIMIT 50) n
+        JOIN planning.revision r ON r.id = n.revision_id
+        WHERE r.state = 'published' AND n.d < 0.5
+        ORDER BY n.d LIMIT 1)
+    END AS nearest_srid
+FROM pt
