@@ -12,6 +12,7 @@ import math
 import random
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -82,10 +83,10 @@ def loaded(engine: Engine, tmp_path: Path) -> dict[str, int]:
     }
 
 
-def _pieces(engine: Engine, revision: int) -> list[tuple[int, float, float, int]]:
+def _pieces(engine: Engine, revision: int) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
         return [
-            tuple(r)  # type: ignore[misc]
+            tuple(r)
             for r in conn.execute(
                 text(
                     "SELECT zone_id, sum(ST_Area(p.geom_native)), max(z.area_m2), count(*) "
