@@ -6,31 +6,39 @@ import gzip
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import date
 
 TileKey = tuple[str, int, int, int, int, date]
 
 
-@dataclass(frozen=True)
 class Tile:
-    """A rendered tile in both encodings, with its strong ETag."""
+    """A rendered tile with its strong ETag; the gzip encoding is made when first asked for."""
 
-    raw: bytes
-    gz: bytes
-    etag: str
+    __slots__ = ("_gz", "etag", "raw")
+
+    def __init__(self, raw: bytes, etag: str, gz: bytes | None = None) -> None:
+        self.raw = raw
+        self.etag = etag
+        self._gz = gz
+
+    @property
+    def gz(self) -> bytes:
+        """Return the gzip encoding (deterministic: mtime 0, so every process sends the same)."""
+        if self._gz is None:
+            # Two threads may both compress a shared tile: they store the same bytes.
+            self._gz = gzip.compress(self.raw, compresslevel=6, mtime=0)
+        return self._gz
 
     @property
     def size(self) -> int:
-        """Return the bytes this entry holds."""
+        """Return the bytes this entry holds (with its gzip encoding)."""
         return len(self.raw) + len(self.gz) + 200
 
 
 def make_tile(raw: bytes) -> Tile:
-    """Compress and fingerprint freshly rendered bytes (gzip is deterministic: mtime 0)."""
-    gz = gzip.compress(raw, compresslevel=6, mtime=0)
-    etag = hashlib.blake2b(raw, digest_size=16).hexdigest()
-    return Tile(raw, gz, etag)
+    """Fingerprint freshly rendered bytes; compressing them waits until a client accepts gzip
+    or the cache stores them (a cold tile sent as is costs no gzip)."""
+    return Tile(raw, hashlib.blake2b(raw, digest_size=16).hexdigest())
 
 
 class TileCache:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from functools import cache
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from planning.errors import BadRequest, NotFound
 from tilesets.definitions import TILESETS, Layer, Tileset
@@ -15,6 +16,11 @@ EXTENT = 4096
 BUFFER = 64
 WEB_MERCATOR_WORLD = 2 * math.pi * 6378137.0
 MAX_ZOOM = 24
+# The parameters of the tile statement, in the order of its $1, $2, ... and their types.
+PARAMS = (("z", "integer"), ("x", "integer"), ("y", "integer"), ("d", "date"), ("v", "bigint"))
+# The tile and its buffer in lon/lat (the tables' SRID).
+_BUFFERED_4326 = f"ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326)"
+_PARAM = re.compile(r"(?<!:):([a-z])\b")
 
 
 def tileset(name: str) -> Tileset:
@@ -34,18 +40,30 @@ def check_tile(ts: Tileset, z: int, x: int, y: int) -> None:
 
 def _layer_sql(layer: Layer, z: int) -> str:
     attrs = ", ".join(f"{a.expr} AS {a.name}" for a in layer.attributes if z >= a.minzoom)
-    geom = f"ST_Transform(t.{layer.geom_column}, 3857)"
+    # Clip to the tile and its buffer before projecting: a road corridor or a plan boundary
+    # crossing many tiles is then transformed and encoded only for the piece this tile shows.
+    # The box is the buffered tile envelope in the table's lon/lat (a Web Mercator rectangle is a
+    # lon/lat rectangle), so what lies inside the buffer keeps its vertices; ST_AsMVTGeom clips
+    # again at the same edges in 3857 and makes polygons valid.
+    geom = f"ST_Transform(ST_ClipByBox2D(t.{layer.geom_column}, env.e4326), 3857)"
     if z < layer.simplify_below:
         # About one tile pixel (of the 4096 grid) at this zoom, in metres.
         tol = WEB_MERCATOR_WORLD / (EXTENT * 2**z)
         simplify = "ST_SimplifyPreserveTopology" if layer.geometry == "polygon" else "ST_Simplify"
         geom = f"{simplify}({geom}, {tol:.6f})"
+    # The rows come from the spatial index alone (OFFSET 0 keeps PostgreSQL from planning the
+    # subquery with the joins): a plan starting from the primary key (for the ORDER BY) or the
+    # revision would read the whole table, and a prepared statement's generic plan, blind to
+    # the tile, might choose one.
     return f"""
     {layer.id} AS (
         SELECT ST_AsMVTGeom({geom}, env.e3857, {EXTENT}, {BUFFER}, true) AS geom,
                t.id AS fid{", " + attrs if attrs else ""}
-        FROM env, planning.{layer.table} t
-        {layer.where.replace("WHERE", f"WHERE t.{layer.geom_column} && env.e4326 AND", 1)}
+        FROM env, (
+            SELECT * FROM planning.{layer.table}
+            WHERE {layer.geom_column} && {_BUFFERED_4326} OFFSET 0
+        ) t
+        {layer.where}
         ORDER BY t.id
         LIMIT {layer.feature_cap}
     )"""
@@ -53,11 +71,14 @@ def _layer_sql(layer: Layer, z: int) -> str:
 
 @cache
 def tile_sql(name: str, z: int) -> str:
-    """Build (once per tileset and zoom) the statement rendering all layers of a tile."""
+    """Build (once per tileset and zoom) the statement rendering all layers of a tile.
+
+    It answers the data version and the tile from one snapshot (one statement): ``version``,
+    and ``mvt``, which is NULL (nothing rendered) when a version ``:v`` was asked for and is
+    not the current one."""
     ts = TILESETS[name]
     layers = [layer for layer in ts.layers if layer.minzoom <= z <= layer.maxzoom]
     ctes = ",".join(_layer_sql(layer, z) for layer in layers)
-    margin = BUFFER / EXTENT
     parts = " || ".join(
         f"coalesce((SELECT ST_AsMVT({layer.id}.*, '{layer.id}', {EXTENT}, 'geom', 'fid') "
         f"FROM {layer.id} WHERE geom IS NOT NULL), ''::bytea)"
@@ -66,15 +87,49 @@ def tile_sql(name: str, z: int) -> str:
     return f"""
     WITH env AS (
         SELECT ST_TileEnvelope(:z, :x, :y) AS e3857,
-               ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {margin}), 4326) AS e4326
-    ),{ctes}
-    SELECT {parts or "''::bytea"} AS mvt
+               {_BUFFERED_4326} AS e4326
+    ),
+    data AS (SELECT coalesce(max(id), 0) AS version FROM planning.publication),{ctes}
+    SELECT data.version,
+           CASE WHEN CAST(:v AS bigint) IS NULL OR CAST(:v AS bigint) = data.version
+                THEN {parts or "''::bytea"} END AS mvt
+    FROM data
     """
+
+
+@cache
+def _prepared(name: str, z: int) -> tuple[str, str]:
+    """Return the name of the prepared tile statement and its PREPARE command."""
+    order = [p for p, _ in PARAMS]
+    body = _PARAM.sub(lambda m: f"${order.index(m.group(1)) + 1}", tile_sql(name, z))
+    statement = f"planning_tile_{name}_{z}"
+    types = ", ".join(t for _, t in PARAMS)
+    return statement, f"PREPARE {statement} ({types}) AS {body}"
+
+
+def execute_tile(
+    conn: Connection, name: str, z: int, x: int, y: int, on: date, version: int | None
+) -> tuple[int, bytes | None]:
+    """Return the current data version and the tile's MVT bytes (None when ``version`` is
+    given and is not the current one: nothing is rendered then).
+
+    The statement is prepared once per database connection (parsing and planning it costs
+    about as much as running it for a small tile); the pool forgets that when it replaces the
+    connection."""
+    ts = tileset(name)
+    check_tile(ts, z, x, y)
+    statement, prepare = _prepared(name, z)
+    prepared = conn.connection.info.setdefault("planning_tiles_prepared", set())
+    if statement not in prepared:
+        conn.exec_driver_sql(prepare)
+        prepared.add(statement)
+    row = conn.exec_driver_sql(
+        f"EXECUTE {statement} (%(z)s, %(x)s, %(y)s, %(d)s, %(v)s)",
+        {"z": z, "x": x, "y": y, "d": on, "v": version},
+    ).one()
+    return int(row[0]), None if row[1] is None else bytes(row[1])
 
 
 def render_tile(conn: Connection, name: str, z: int, x: int, y: int, on: date) -> bytes:
     """Return the MVT bytes of a tile (empty bytes for an empty tile)."""
-    ts = tileset(name)
-    check_tile(ts, z, x, y)
-    data = conn.execute(text(tile_sql(name, z)), {"z": z, "x": x, "y": y, "d": on}).scalar_one()
-    return bytes(data or b"")
+    return execute_tile(conn, name, z, x, y, on, None)[1] or b""

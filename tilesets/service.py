@@ -1,4 +1,4 @@
-"""Serve tiles: versioned keys, the cache, rendering in one consistent snapshot."""
+"""Serve tiles: versioned keys, the cache, the version and the tile from one snapshot."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from planning.db import ReadPool
 from planning.revisions import data_version
 from tilesets.cache import Tile, TileCache, make_tile
-from tilesets.render import check_tile, render_tile, tileset
+from tilesets.render import check_tile, execute_tile, tileset
 
 # How long a data version read from the database is trusted by the cache-only path. A publish
 # made by another process is noticed within this time (or at once by any request that reads the
@@ -61,22 +61,30 @@ class TileService:
     def get(
         self, name: str, z: int, x: int, y: int, version: int | None, on: date | None
     ) -> Outcome:
-        """Return the tile for the current data (rendered when not cached)."""
+        """Return the tile for the current data (rendered when not cached).
+
+        One round trip when the tile is not cached: a prepared statement, run outside any
+        transaction, answers the data version and the tile from one snapshot (and renders
+        nothing for a stale version)."""
         check_tile(tileset(name), z, x, y)
         day = on or date.today()
+        # A tile cached under the version asked for (or, unversioned, the last one seen) only
+        # needs the version confirmed.
+        guess = version if version is not None else self._version
+        hit = self.cache.get((name, z, x, y, guess, day)) if self.cache.max_bytes > 0 else None
         with self.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                # The version and the rendered data come from the same snapshot.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if hit is not None:
                 current = data_version(conn)
                 self.observe(current)
-                if version is not None and version != current:
-                    return Outcome(None, current, stale=True)
-                key = (name, z, x, y, current, day)
-                hit = self.cache.get(key)
-                if hit is not None:
+                if current == guess:
                     return Outcome(hit, current)
-                raw = render_tile(conn, name, z, x, y, day)
+                if version is not None:
+                    return Outcome(None, current, stale=True)
+            current, raw = execute_tile(conn, name, z, x, y, day, version)
+        self.observe(current)
+        if raw is None:
+            return Outcome(None, current, stale=True)
         tile = make_tile(raw)
-        self.cache.put(key, tile)
+        self.cache.put((name, z, x, y, current, day), tile)
         return Outcome(tile, current)

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from planning.db import make_engine
 from tests.tiles import dataset
 from tests.tiles.conftest import decode, identity
-from tilesets.render import tile_sql
+from tilesets.render import _prepared, execute_tile
 
 EXTENT = 4096
 BUFFER = 64
@@ -281,13 +281,19 @@ def test_tile_statement_uses_the_spatial_indexes(tiles_url: str) -> None:
                 ("red_lines", "red_line_geom_gist"),
                 ("plans", "revision_boundary_gist"),
             ):
-                plan = "\n".join(
-                    conn.execute(
-                        text("EXPLAIN " + tile_sql(name, 16)),
-                        {"z": 16, "x": x, "y": y, "d": dataset.EFFECTIVE},
-                    ).scalars()
-                )
-                assert index in plan, plan
+                # The statement as served: prepared once, its plan custom at first and generic
+                # (parameters unknown) after a few runs.
+                execute_tile(conn, name, 16, x, y, dataset.EFFECTIVE, None)
+                statement = _prepared(name, 16)[0]
+                for mode in ("force_custom_plan", "force_generic_plan"):
+                    conn.execute(text(f"SET LOCAL plan_cache_mode = {mode}"))
+                    plan = "\n".join(
+                        conn.exec_driver_sql(
+                            f"EXPLAIN EXECUTE {statement} (16, {x}, {y}, '2025-01-01', NULL)"
+                        ).scalars()
+                    )
+                    assert index in plan, (mode, plan)
+                    assert "zone_pkey" not in plan, (mode, plan)
     finally:
         engine.dispose()
 
