@@ -105,11 +105,13 @@ def next_version(conn: Connection, plan: int | None, kind: str) -> int:
     )
 
 
+# The data version: it changes with every publish and rollback (tile statements embed it).
+DATA_VERSION_SQL = "SELECT coalesce(max(id), 0) FROM planning.publication"
+
+
 def data_version(conn: Connection) -> int:
     """Return the data version: it changes with every publish and rollback."""
-    return int(
-        conn.execute(text("SELECT coalesce(max(id), 0) FROM planning.publication")).scalar_one()
-    )
+    return int(conn.execute(text(DATA_VERSION_SQL)).scalar_one())
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from functools import cache
 from sqlalchemy import Connection
 
 from planning.errors import BadRequest, NotFound
+from planning.revisions import DATA_VERSION_SQL
 from tilesets.definitions import TILESETS, Layer, Tileset
 
 EXTENT = 4096
@@ -89,7 +90,7 @@ def tile_sql(name: str, z: int) -> str:
         SELECT ST_TileEnvelope(:z, :x, :y) AS e3857,
                {_BUFFERED_4326} AS e4326
     ),
-    data AS (SELECT coalesce(max(id), 0) AS version FROM planning.publication),{ctes}
+    data (version) AS ({DATA_VERSION_SQL}),{ctes}
     SELECT data.version,
            CASE WHEN CAST(:v AS bigint) IS NULL OR CAST(:v AS bigint) = data.version
                 THEN {parts or "''::bytea"} END AS mvt
@@ -98,13 +99,23 @@ def tile_sql(name: str, z: int) -> str:
 
 
 @cache
-def _prepared(name: str, z: int) -> tuple[str, str]:
+def prepared(name: str, z: int) -> tuple[str, str]:
     """Return the name of the prepared tile statement and its PREPARE command."""
     order = [p for p, _ in PARAMS]
     body = _PARAM.sub(lambda m: f"${order.index(m.group(1)) + 1}", tile_sql(name, z))
     statement = f"planning_tile_{name}_{z}"
     types = ", ".join(t for _, t in PARAMS)
     return statement, f"PREPARE {statement} ({types}) AS {body}"
+
+
+def execute_sql(statement: str) -> str:
+    """Return the EXECUTE of a prepared tile statement (driver parameters by name)."""
+    return f"EXECUTE {statement} ({', '.join(f'%({p})s' for p, _ in PARAMS)})"
+
+
+def tile_params(z: int, x: int, y: int, on: date, version: int | None) -> dict[str, object]:
+    """Return the parameters of the tile statement."""
+    return {"z": z, "x": x, "y": y, "d": on, "v": version}
 
 
 def execute_tile(
@@ -115,18 +126,15 @@ def execute_tile(
 
     The statement is prepared once per database connection (parsing and planning it costs
     about as much as running it for a small tile); the pool forgets that when it replaces the
-    connection."""
+    connection. The tile service runs the same statement on connections of its own."""
     ts = tileset(name)
     check_tile(ts, z, x, y)
-    statement, prepare = _prepared(name, z)
-    prepared = conn.connection.info.setdefault("planning_tiles_prepared", set())
-    if statement not in prepared:
+    statement, prepare = prepared(name, z)
+    done = conn.connection.info.setdefault("planning_tiles_prepared", set())
+    if statement not in done:
         conn.exec_driver_sql(prepare)
-        prepared.add(statement)
-    row = conn.exec_driver_sql(
-        f"EXECUTE {statement} (%(z)s, %(x)s, %(y)s, %(d)s, %(v)s)",
-        {"z": z, "x": x, "y": y, "d": on, "v": version},
-    ).one()
+        done.add(statement)
+    row = conn.exec_driver_sql(execute_sql(statement), tile_params(z, x, y, on, version)).one()
     return int(row[0]), None if row[1] is None else bytes(row[1])
 
 

@@ -10,9 +10,10 @@ from datetime import date
 from sqlalchemy import Engine
 
 from planning.db import ReadPool
-from planning.revisions import data_version
+from planning.revisions import DATA_VERSION_SQL
 from tilesets.cache import Tile, TileCache, make_tile
-from tilesets.render import check_tile, execute_tile, tileset
+from tilesets.connections import TileConnections
+from tilesets.render import check_tile, execute_sql, prepared, tile_params, tileset
 
 # How long a data version read from the database is trusted by the cache-only path. A publish
 # made by another process is noticed within this time (or at once by any request that reads the
@@ -36,6 +37,7 @@ class TileService:
         self, engine: Engine | ReadPool, cache_mb: int, version_ttl_s: float = VERSION_TTL_S
     ) -> None:
         self.engine = engine
+        self.db = TileConnections(engine)
         self.cache = TileCache(cache_mb * 1024 * 1024)
         self.version_ttl_s = version_ttl_s
         self._version = -1
@@ -72,19 +74,25 @@ class TileService:
         # needs the version confirmed.
         guess = version if version is not None else self._version
         hit = self.cache.get((name, z, x, y, guess, day)) if self.cache.max_bytes > 0 else None
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            if hit is not None:
-                current = data_version(conn)
-                self.observe(current)
-                if current == guess:
-                    return Outcome(hit, current)
-                if version is not None:
-                    return Outcome(None, current, stale=True)
-            current, raw = execute_tile(conn, name, z, x, y, day, version)
+        if hit is not None:
+            current = int(self.db.execute(DATA_VERSION_SQL)[0])
+            self.observe(current)
+            if current == guess:
+                return Outcome(hit, current)
+            if version is not None:
+                return Outcome(None, current, stale=True)
+        statement, prepare = prepared(name, z)
+        row = self.db.execute(
+            execute_sql(statement), tile_params(z, x, y, day, version), (statement, prepare)
+        )
+        current = int(row[0])
         self.observe(current)
-        if raw is None:
+        if row[1] is None:
             return Outcome(None, current, stale=True)
-        tile = make_tile(raw)
+        tile = make_tile(bytes(row[1]))
         self.cache.put((name, z, x, y, current, day), tile)
         return Outcome(tile, current)
+
+    def dispose(self) -> None:
+        """Close the service's database connections."""
+        self.db.dispose()

@@ -48,10 +48,12 @@ def current_version(tiles_url: str) -> int:
 
 
 class Statements:
-    """Count the connections checked out of an engine's pool and the statements run on it."""
+    """Count the connections checked out of the app's pool and the statements run, on it and on
+    the tile service's own connections."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, app: Any) -> None:
+        self.engine: Engine = app.state.engine
+        self.db = app.state.tiles.db
         self.checkouts = 0
         self.statements: list[str] = []
 
@@ -64,11 +66,19 @@ class Statements:
     def __enter__(self) -> Statements:
         event.listen(self.engine.pool, "checkout", self._checkout)
         event.listen(self.engine, "before_cursor_execute", self._execute)
+        run = type(self.db)._run
+
+        def counted(held: Any, sql: str, params: Any) -> Any:
+            self.statements.append(sql)
+            return run(self.db, held, sql, params)
+
+        self.db._run = counted
         return self
 
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine.pool, "checkout", self._checkout)
         event.remove(self.engine, "before_cursor_execute", self._execute)
+        del self.db._run
 
     @property
     def renders(self) -> int:
@@ -237,21 +247,20 @@ def test_empty_tile_is_204_even_when_revalidated(client: TestClient) -> None:
 
 
 def test_warm_versioned_tile_does_not_touch_the_database(client: TestClient) -> None:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
     x, y = dataset.tile_of(*CENTRE, 17)
     url = fill(template(client, "zoning"), 17, x, y)
-    with Statements(engine) as cold:
+    with Statements(client.app) as cold:
         first = identity(client, url)
     assert first.status_code == 200
     # One statement answers the data version and renders the tile.
     assert cold.renders == 1 and len(cold.round_trips) == 1, cold.statements
-    with Statements(engine) as warm:
+    with Statements(client.app) as warm:
         for _ in range(5):
             again = identity(client, url)
             assert again.content == first.content
     assert warm.checkouts == 0 and warm.statements == []
     # An unversioned URL checks the version in the database, but renders nothing again.
-    with Statements(engine) as plain:
+    with Statements(client.app) as plain:
         assert identity(client, f"/tiles/zoning/17/{x}/{y}.mvt").content == first.content
     assert plain.renders == 0 and len(plain.round_trips) == 1, plain.statements
 
@@ -261,7 +270,7 @@ def test_cache_can_be_turned_off(tiles_url: str, tmp_path: Path) -> None:
         x, y = dataset.tile_of(*CENTRE, 16)
         url = fill(template(c, "zoning"), 16, x, y)
         first = identity(c, url).content
-        with Statements(c.app.state.engine) as seen:  # type: ignore[attr-defined]
+        with Statements(c.app) as seen:
             assert identity(c, url).content == first
         assert seen.renders == 1 and len(seen.round_trips) == 1, seen.statements
         assert len(c.app.state.tiles.cache) == 0  # type: ignore[attr-defined]

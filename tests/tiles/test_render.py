@@ -17,7 +17,7 @@ from sqlalchemy import text
 from planning.db import make_engine
 from tests.tiles import dataset
 from tests.tiles.conftest import decode, identity
-from tilesets.render import _prepared, execute_tile
+from tilesets.render import execute_tile, prepared
 
 EXTENT = 4096
 BUFFER = 64
@@ -284,7 +284,7 @@ def test_tile_statement_uses_the_spatial_indexes(tiles_url: str) -> None:
                 # The statement as served: prepared once, its plan custom at first and generic
                 # (parameters unknown) after a few runs.
                 execute_tile(conn, name, 16, x, y, dataset.EFFECTIVE, None)
-                statement = _prepared(name, 16)[0]
+                statement = prepared(name, 16)[0]
                 for mode in ("force_custom_plan", "force_generic_plan"):
                     conn.execute(text(f"SET LOCAL plan_cache_mode = {mode}"))
                     plan = "\n".join(
