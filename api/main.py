@@ -50,14 +50,25 @@ Send `X-API-Key` for a professional quota; anonymous calls are limited per clien
 """
 
 
-def _engine(settings: Settings, url: str | None = None, name: str = "planning-api") -> Engine:
+def _engine(
+    settings: Settings,
+    url: str | None = None,
+    name: str = "planning-api",
+    pre_ping: bool = False,
+    autocommit: bool = False,
+) -> Engine:
+    # No ping before each use of the primary's connections: it would cost a round trip per
+    # request. After a database restart the first use of a stale connection fails (a 503) and
+    # makes the pool replace all of them. Replicas are pinged, so that reads fail over to the
+    # primary at once when one stops (planning.db.ReadPool).
     return create_engine(
         url or settings.resolved_database_url(),
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
         pool_timeout=5,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
         connect_args={
             "application_name": name,
             "connect_timeout": 3,
@@ -133,10 +144,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = _engine(settings)
         # Lookups and tiles read from replicas when there are; keys and usage use the primary.
-        app.state.reader = ReadPool(
-            app.state.engine,
-            [_engine(settings, url, "planning-api-read") for url in settings.replica_urls()],
-        )
+        # Reads have their own pools, in autocommit: no BEGIN before and no ROLLBACK after each
+        # request (with READ COMMITTED every statement had its own snapshot anyway; the readers
+        # that need one snapshot for several statements open a REPEATABLE READ transaction).
+        primary_reads = _engine(settings, autocommit=True)
+        replicas = [
+            _engine(settings, url, "planning-api-read", pre_ping=True, autocommit=True)
+            for url in settings.replica_urls()
+        ]
+        app.state.reader = ReadPool(primary_reads, replicas)
+        # Hot read paths (api.deps.read) wait here, first come first served, rather than in
+        # the pool: at most pool_size of them hold a connection at once, so the pool never
+        # opens and closes overflow connections under load.
+        app.state.read_slots = asyncio.Semaphore(settings.pool_size)
         app.state.secret = server_secret(settings)
         app.state.tiles = TileService(app.state.reader, settings.tile_cache_mb)
         task = asyncio.create_task(_usage_loop(app))
@@ -149,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await _flush_usage(app)
             await limiter.close()
             app.state.reader.dispose()
+            primary_reads.dispose()
             app.state.engine.dispose()
 
     app = FastAPI(

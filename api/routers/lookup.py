@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from api.deps import AppSettings, AsOf, Conn
+from api.deps import AppSettings, AsOf, Conn, json_response, read
 from api.errors import status_of
 from api.schemas import BatchOut, Error, GeometryBreakdown, LookupOut
 from planning import crs as vncrs
@@ -71,9 +71,8 @@ def locate(
 @router.get(
     "/lookup", response_model=LookupOut, responses=ERRORS, summary="What applies at a point"
 )
-def lookup_point(
-    conn: Conn,
-    settings: AppSettings,
+async def lookup_point(
+    request: Request,
     on: AsOf,
     lon: Annotated[float | None, Query(description="WGS 84 longitude")] = None,
     lat: Annotated[float | None, Query(description="WGS 84 latitude")] = None,
@@ -88,10 +87,11 @@ def lookup_point(
         str | None, Query(max_length=3, description="province GSO code: its TM-3 zone")
     ] = None,
     axis: Annotated[Literal["en", "ne"], Query(description="ne: X = northing")] = "en",
-) -> dict[str, Any]:
+) -> Response:
     """Plans, zones and indicators at a point; the parcel there; the nearest red line."""
-    loc = locate(settings, lon, lat, x, y, crs, province, axis)
-    return lookup.point_lookup(conn, loc, on)
+    loc = locate(request.app.state.settings, lon, lat, x, y, crs, province, axis)
+    body = await read(request, lambda conn: lookup.point_lookup(conn, loc, on))
+    return json_response(body)
 
 
 class GeometryIn(BaseModel):
