@@ -72,12 +72,13 @@ SELECT
     -- The VN-2000 plane of the nearest published plan (within ~50 km), asked only when nothing
     -- is at the point: a point given in lon/lat is echoed in the plane of the data near it.
     CASE WHEN NOT EXISTS (SELECT FROM hit) AND NOT EXISTS (SELECT FROM parcel) THEN (
-        SELECT r.srid FROM (
-            -- (the point spelled out, not pt.g, so that the GiST index orders by distance)
-            SELECT z.revision_id, z.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS d
-            FROM planning.zone z ORDER BY d LIMIT 50) n
-        JOIN planning.revision r ON r.id = n.revision_id
-        WHERE r.state = 'published' AND n.d < 0.5
-        ORDER BY n.d LIMIT 1)
+        -- (the point spelled out, not pt.g, so that the GiST index orders by distance; pieces
+        -- are small, so the exact distances the index checks are cheap)
+        SELECT r.srid
+        FROM planning.zone_piece zp JOIN planning.revision r ON r.id = zp.revision_id
+        WHERE r.state = 'published'
+          AND ST_DWithin(zp.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 0.5)
+        ORDER BY zp.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+        LIMIT 1)
     END AS nearest_srid
 FROM pt
