@@ -42,14 +42,17 @@ class State:
     density_fraction: int = 0
     zone_geoms: list[NDArray[np.object_]] = field(default_factory=list)
     zone_labels: list[str] = field(default_factory=list)
+    _communes: list[str] | None = None
 
     def absorb(
         self, rows: Rows, native: NDArray[np.object_], offset: int, kept: NDArray[np.int64]
     ) -> None:
         """Remember what the layer-wide checks need from one batch."""
         if self.kind == "parcels":
-            for i, key in enumerate(rows.keys):
-                self.keys[key].append(int(offset + kept[i]))
+            self._communes = None
+            keys = self.keys
+            for key, index in zip(rows.keys, (offset + kept).tolist(), strict=True):
+                keys[key].append(index)
         elif self.kind == "zoning":
             self.density_fraction += rows.density_fraction
             for code, function in zip(rows.codes, rows.functions, strict=True):
@@ -63,8 +66,10 @@ class State:
             )
 
     def communes(self) -> list[str]:
-        """Return the communes a parcels layer covers."""
-        return sorted({k[0] for k in self.keys if k[0]})
+        """Return the communes a parcels layer covers (once all batches are absorbed)."""
+        if self._communes is None:
+            self._communes = sorted({k[0] for k in self.keys if k[0]})
+        return self._communes
 
 
 def note_repairs(state: State, stats: RepairStats, offset: int) -> None:

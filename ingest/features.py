@@ -7,6 +7,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import repeat
+from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
@@ -14,11 +16,12 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
 
+from ingest import copy as C
 from ingest import values as V
 from ingest.fields import FieldMapping
 from planning.catalogue import category_for_function, fold, normalise_code
 
-# Columns COPY writes, per kind (the geometry columns come last, as hex EWKB).
+# Columns COPY writes after revision_id, per kind (the geometry columns come last, as EWKB).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "zoning": (
         "code",
@@ -59,9 +62,10 @@ TABLES = {"zoning": "zone", "parcels": "parcel", "red_lines": "red_line"}
 
 @dataclass
 class Rows:
-    """Rows ready to load, plus facts the checks need."""
+    """Encoded COPY columns (in COLUMNS order, after revision_id), plus facts the checks need."""
 
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    columns: list[list[bytes]] = field(default_factory=list)
+    count: int = 0
     keys: list[tuple[str, str, str]] = field(default_factory=list)  # parcels
     codes: list[str | None] = field(default_factory=list)  # zoning
     functions: list[str | None] = field(default_factory=list)  # zoning
@@ -84,6 +88,7 @@ def _json_value(v: Any) -> Any:
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+_ENCODE_STR = encode_basestring
 _PLAIN = (str, int, bool)
 
 
@@ -138,11 +143,6 @@ def _num(v: Any) -> float | None:
     return V.parse_number(v)
 
 
-def ewkb(geoms: NDArray[np.object_], srid: int) -> list[str]:
-    """Return hex EWKB with the SRID, as COPY expects for geometry columns."""
-    return list(shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True))
-
-
 def reproject(geoms: NDArray[np.object_], transformer: Transformer) -> NDArray[np.object_]:
     """Transform geometries (to lon/lat, or to a zone) in one vectorised call."""
 
@@ -164,11 +164,11 @@ def build_rows(
     commune_default: str | None,
     metric: NDArray[np.object_] | None = None,
 ) -> Rows:
-    """Build table rows for the kept features of a batch (all arrays already filtered)."""
+    """Build the COPY columns for the kept features of a batch (all arrays already filtered)."""
     # Areas and lengths are planar in `metric` (the native geometries projected to a VN-2000
     # zone when the native CRS is geographic), else in the native CRS.
     n = len(native)
-    out = Rows()
+    out = Rows(count=n)
     raw_names = list(columns)
 
     def col(target: str) -> list[Any]:
@@ -177,19 +177,19 @@ def build_rows(
             return [None] * n
         return columns[raw_names[names.index(src)]] if src in names else [None] * n
 
-    json_columns = [_json_column(columns[raw]) for raw in raw_names]
-    by_row = zip(*json_columns, strict=True) if json_columns else iter([()] * n)
-    attrs = [_ENCODE(dict(zip(names, values, strict=True))) for values in by_row]
+    attrs = C.jsonb_field(attrs_json(names, [columns[raw] for raw in raw_names], n))
     planar = native if metric is None else metric
     size = shapely.area(planar) if kind != "red_lines" else shapely.length(planar)
-    g84 = ewkb(wgs84, 4326)
-    gnat = ewkb(native, srid)
+    sizes = C.float_field(size.tolist())
+    geoms = [C.ewkb_field(wgs84, 4326), C.ewkb_field(native, srid)]
     if kind == "zoning":
         codes = col("code")
         f1, f2, f3 = col("function"), col("function_l2"), col("function_l3")
         lots, nm = col("lot"), col("name")
         dens, flo, far = col("density"), col("floors"), col("far")
         hei, setb, pop = col("height"), col("setback"), col("population")
+        texts: list[list[str | None]] = [[], [], [], [], [], []]
+        nums: list[list[float | None]] = [[], [], [], [], [], [], []]
         for i in range(n):
             l1, l2, l3 = _text(f1[i]), _text(f2[i]), _text(f3[i])
             code = normalise_code(_text(codes[i])) if mapping.get("code") else None
@@ -203,55 +203,109 @@ def build_rows(
             out.codes.append(code)
             out.functions.append(l3 or l2 or l1)
             out.lots.append(lot)
-            out.rows.append(
-                (
-                    code,
-                    l1,
-                    l2,
-                    l3,
-                    lot,
-                    _text(nm[i]),
-                    density,
-                    fmin,
-                    fmax,
-                    _num(far[i]),
-                    _num(hei[i]),
-                    _num(setb[i]),
-                    _num(pop[i]),
-                    attrs[i],
-                    float(size[i]),
-                    g84[i],
-                    gnat[i],
-                )
-            )
+            for tcol, t in zip(texts, (code, l1, l2, l3, lot, _text(nm[i])), strict=True):
+                tcol.append(t)
+            row_nums = (density, fmin, fmax, _num(far[i]), _num(hei[i]), _num(setb[i]))
+            for ncol, x in zip(nums, (*row_nums, _num(pop[i])), strict=True):
+                ncol.append(x)
+        out.columns = [
+            *(C.text_field(t) for t in texts),
+            *(C.float_field(x) for x in nums),
+            attrs,
+            sizes,
+            *geoms,
+        ]
     elif kind == "parcels":
-        communes = col("commune")
-        sheets, parcels = col("sheet"), col("parcel")
-        areas, types, addrs = col("area"), col("land_type"), col("address")
-        for i in range(n):
-            commune = commune_text(communes[i]) if mapping.get("commune") else commune_default
-            sheet, parcel = key_text(sheets[i]), key_text(parcels[i])
-            address = _text(addrs[i])
-            out.keys.append((commune or "", sheet or "", parcel or ""))
-            out.rows.append(
-                (
-                    commune,
-                    sheet,
-                    parcel,
-                    _num(areas[i]),
-                    normalise_code(_text(types[i])),
-                    address,
-                    fold(address) if address else None,
-                    attrs[i],
-                    float(size[i]),
-                    g84[i],
-                    gnat[i],
-                )
-            )
+        if mapping.get("commune"):
+            communes = [commune_text(v) for v in col("commune")]
+        else:
+            communes = [commune_default] * n
+        sheets = [key_text(v) for v in col("sheet")]
+        parcels = [key_text(v) for v in col("parcel")]
+        addresses = [_text(v) for v in col("address")]
+        out.keys = [
+            (c or "", s or "", p or "") for c, s, p in zip(communes, sheets, parcels, strict=True)
+        ]
+        out.columns = [
+            C.text_field(communes),
+            C.text_field(sheets),
+            C.text_field(parcels),
+            C.float_field(C.finite_or_none(col("area"), _num)),
+            C.text_field([normalise_code(_text(v)) for v in col("land_type")]),
+            C.text_field(addresses),
+            C.text_field(fold_all(addresses)),
+            attrs,
+            sizes,
+            *geoms,
+        ]
     else:
         roads, widths = col("road_name"), col("width")
-        for i in range(n):
-            out.rows.append(
-                (_text(roads[i]), _num(widths[i]), attrs[i], float(size[i]), g84[i], gnat[i])
-            )
+        out.columns = [
+            C.text_field([_text(v) for v in roads]),
+            C.float_field([_num(v) for v in widths]),
+            attrs,
+            sizes,
+            *geoms,
+        ]
+    return out
+
+
+def attrs_json(names: list[str], values: list[list[Any]], n: int) -> list[str]:
+    """Return the JSON object of each row's original attributes (as json.dumps of the dict)."""
+    if len(set(names)) != len(names):  # a later field of the same name wins, as in a dict
+        rows = zip(*(_json_column(v) for v in values), strict=True) if values else [()] * n
+        return [_ENCODE(dict(zip(names, row, strict=True))) for row in rows]
+    if not names:
+        return ["{}"] * n
+    parts: list[Any] = []
+    for i, (name, column) in enumerate(zip(names, values, strict=True)):
+        key = ("{" if i == 0 else ", ") + _ENCODE(name) + ": "
+        parts.append(repeat(key, n))
+        parts.append(_json_texts(_json_column(column)))
+    parts.append(repeat("}", n))
+    return list(map("".join, zip(*parts, strict=True)))
+
+
+def _json_texts(values: list[Any]) -> list[str]:
+    """Encode each value of a JSON-ready column as JSON text."""
+    types = set(map(type, values))
+    if types <= {str, type(None)}:
+        return ["null" if v is None else _ENCODE_STR(v) for v in values]
+    if types <= {int, type(None)}:
+        return ["null" if v is None else int.__repr__(v) for v in values]
+    if types <= {float, type(None)}:  # finite: _json_column turned NaN and infinities into None
+        return ["null" if v is None else float.__repr__(v) for v in values]
+    out: list[str] = []
+    for v in values:
+        t = type(v)
+        if v is None:
+            out.append("null")
+        elif t is str:
+            out.append(_ENCODE_STR(v))
+        elif t is int:
+            out.append(int.__repr__(v))
+        else:
+            out.append(_ENCODE(v))
+    return out
+
+
+def fold_all(texts: list[str | None]) -> list[str | None]:
+    """Return fold(t) for each text (None for None and ""), folding each distinct word once.
+
+    fold lower-cases and strips marks character by character and then collapses whitespace,
+    so it acts word by word; a word that folds to nothing (a lone mark) leaves no gap."""
+    words: dict[str, str] = {}
+    out: list[str | None] = []
+    for t in texts:
+        if not t:
+            out.append(None)
+            continue
+        folded = []
+        for w in t.split():
+            f = words.get(w)
+            if f is None:
+                f = words[w] = fold(w)
+            if f:
+                folded.append(f)
+        out.append(" ".join(folded))
     return out

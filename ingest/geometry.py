@@ -56,11 +56,14 @@ def repair(
     family: str,
     unreadable: Sequence[int] = (),
     closed: Sequence[int] = (),
+    promote: bool = True,
 ) -> tuple[NDArray[np.object_], RepairStats]:
     """Return Multi* geometries (None where dropped) and what was done to get them.
 
     unreadable: features whose geometry could not be parsed (they are None in geoms); closed:
-    features whose rings were closed to parse them (counted as repaired if they survive)."""
+    features whose rings were closed to parse them (counted as repaired if they survive);
+    promote=False leaves single polygons single (ingest.copy.ewkb_field writes them as Multi*
+    more cheaply than shapely makes the geometries)."""
     stats = RepairStats()
     out = np.array(geoms, dtype=object)
     missing = shapely.is_missing(out) | shapely.is_empty(out)
@@ -74,7 +77,9 @@ def repair(
         has_m = getattr(shapely, "has_m", None)
         if has_m is not None:
             stats.had_m = int(has_m(out[present]).sum())
-        out[present] = shapely.force_2d(out[present])
+        # Copying every geometry costs time; 2D data (M unknown without has_m) needs nothing.
+        if stats.had_z or stats.had_m or has_m is None:
+            out[present] = shapely.force_2d(out[present])
     # Non-finite or absurd coordinates: drop the feature rather than guess.
     coords, index = shapely.get_coordinates(out[present], return_index=True)
     if len(coords):
@@ -127,7 +132,7 @@ def repair(
         ids = shapely.get_type_id(out[keep_idx])
         if family == "polygon":
             single = keep_idx[ids == int(shapely.GeometryType.POLYGON)]
-            if len(single):
+            if len(single) and promote:
                 out[single] = shapely.multipolygons(out[single], indices=np.arange(len(single)))
         else:
             line_ids = [int(shapely.GeometryType.LINESTRING), int(shapely.GeometryType.LINEARRING)]

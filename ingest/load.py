@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
+from ingest import copy as C
 from ingest.features import COLUMNS, TABLES
 from ingest.report import Report
 from planning import revisions
@@ -30,6 +30,40 @@ INSERT_REVISION = text(
 )
 
 
+def revision_table(revision_id: int) -> str:
+    """Return the table holding the parcels of one revision (a child of planning.parcel)."""
+    return f"parcel_r{int(revision_id)}"
+
+
+def create_revision_table(revision_id: int) -> str:
+    """Return the DDL of a revision's parcels table: planning.parcel's columns and defaults (ids
+    from its sequence), no index yet. Indexes maintained row by row cost a COPY more than the
+    rows themselves; building them once at the end (attach_revision_table) is much cheaper."""
+    name = revision_table(revision_id)
+    return (
+        f"CREATE TABLE planning.{name} (LIKE planning.parcel INCLUDING DEFAULTS, "
+        f"CONSTRAINT {name}_revision CHECK (revision_id = {int(revision_id)}))"
+    )
+
+
+def attach_revision_table(revision_id: int) -> list[str]:
+    """Return the statements that index a loaded revision table and make it part of
+    planning.parcel (table inheritance: every query of planning.parcel reads it).
+
+    Each index stands for one of planning.parcel's: the primary key, parcel_key (its
+    revision_id is constant here, so the three other columns are unique and also serve
+    parcel_lookup) and the GiST index. Rows of a deleted revision go with its table (migration
+    0004); a foreign key here would lock planning.revision against concurrent loads."""
+    name = revision_table(revision_id)
+    t = f"planning.{name}"
+    return [
+        f"ALTER TABLE {t} ADD CONSTRAINT {name}_pkey PRIMARY KEY (id)",
+        f"ALTER TABLE {t} ADD CONSTRAINT {name}_key UNIQUE (commune_code, sheet, parcel_no)",
+        f"CREATE INDEX {name}_geom_gist ON {t} USING gist (geom)",
+        f"ALTER TABLE {t} INHERIT planning.parcel",
+    ]
+
+
 class Loader:
     """One staged revision being written; nothing is visible to anyone until ``finish``."""
 
@@ -40,6 +74,7 @@ class Loader:
         self._pending: Future[None] | None = None
         self.revision_id: int | None = None
         self.kind = ""
+        self.table = ""
 
     def begin(
         self,
@@ -90,37 +125,43 @@ class Loader:
                 f"{source_name}: this file (sha256 {sha256[:12]}…) was just loaded by another "
                 "process"
             ) from None
+        self.table = TABLES[kind]
+        if kind == "parcels":
+            self.table = revision_table(self.revision_id)
+            self.conn.execute(text(create_revision_table(self.revision_id)))
         return self.revision_id
 
-    def copy(self, rows: list[tuple[Any, ...]]) -> None:
+    def copy(self, columns: list[list[bytes]], rows: list[int] | None = None) -> None:
         """Append feature rows with COPY in the background; the caller prepares the next batch.
 
-        PostgreSQL ingests a batch on one core while Python builds the next on the other; at
-        most one batch is in flight, and its error surfaces at the next call or at finish."""
-        if not rows or self.conn is None:
+        ``columns`` are encoded (ingest.copy) in COLUMNS order; ``rows`` picks the rows to load
+        (all when None). PostgreSQL ingests a batch on one core while Python builds the next on
+        the other; at most one batch is in flight, and its error surfaces at the next call or at
+        finish."""
+        if self.conn is None or not columns or not (len(columns[0]) if rows is None else rows):
             return
+        assert self.revision_id is not None
+        rid = C.constant_int(self.revision_id, len(columns[0]))
+        data = C.payload([rid, *columns], rows)
         self._wait()
-        self._pending = self._pool.submit(self._copy_now, rows)
+        self._pending = self._pool.submit(self._copy_now, data)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
 
-    def _copy_now(self, rows: list[tuple[Any, ...]]) -> None:
+    def _copy_now(self, data: bytes) -> None:
         assert self.conn is not None
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        rid = self.revision_id
-        writer.writerows((rid, *r) for r in rows)
-        buf.seek(0)
         cols = ", ".join(("revision_id", *COLUMNS[self.kind]))
         raw = self.conn.connection.dbapi_connection
         assert raw is not None
         cur: Any = raw.cursor()
         try:
             cur.copy_expert(
-                f"COPY planning.{TABLES[self.kind]} ({cols}) FROM STDIN WITH (FORMAT csv)", buf
+                f"COPY planning.{self.table} ({cols}) FROM STDIN WITH (FORMAT binary)",
+                io.BytesIO(data),
+                size=1 << 20,
             )
         finally:
             cur.close()
@@ -154,6 +195,9 @@ class Loader:
         if self.kind == "zoning":
             # The plan's outline for the plans tileset, in the same transaction as its zones.
             compute_boundary(self.conn, self.revision_id)
+        if self.kind == "parcels":
+            for statement in attach_revision_table(self.revision_id):
+                self.conn.execute(text(statement))
         change = None
         if publish and not report.has_errors:
             change = revisions.publish(self.conn, self.revision_id, by)

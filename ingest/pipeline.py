@@ -210,7 +210,7 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
             geoms = batch.geoms
             if opts.swap_xy:
                 geoms = np.asarray(shapely.transform(geoms, lambda c: c[:, ::-1]), dtype=object)
-            fixed, stats = repair(geoms, family, batch.unreadable, batch.closed)
+            fixed, stats = repair(geoms, family, batch.unreadable, batch.closed, promote=False)
             checks.note_repairs(state, stats, batch.offset)
             checks.note_remarks(state, batch.remarks)
             _check_position(opts, decision, fixed, first)
@@ -242,11 +242,11 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
             rows = build_rows(
                 opts.kind, mapping, info.fields, columns, native, wgs, srid, commune_default, metric
             )
-            loadable = _loadable(opts.kind, rows.rows, rows.keys, state)
+            loadable = _loadable(opts.kind, rows.count, rows.keys, state)
             state.absorb(rows, metric, batch.offset, np.flatnonzero(keep))
-            report.features_loaded += len(loadable)
+            report.features_loaded += rows.count if loadable is None else len(loadable)
             if loader is not None:
-                loader.copy(loadable)
+                loader.copy(rows.columns, loadable)
             progress("load", report.features_read, info.count)
         if report.features_read == 0:
             raise SourceError(opts.path, f"layer {src.layer!r} is empty")
@@ -282,18 +282,19 @@ def _commune_source(opts: IngestOptions, mapping: FieldMapping, report: Report) 
 
 
 def _loadable(
-    kind: str, rows: list[tuple[Any, ...]], keys: list[tuple[str, str, str]], state: checks.State
-) -> list[tuple[Any, ...]]:
-    """Leave out parcels with an incomplete or repeated key (graded as errors by the checks)."""
+    kind: str, count: int, keys: list[tuple[str, str, str]], state: checks.State
+) -> list[int] | None:
+    """Return the rows to load (None: all of them): parcels with an incomplete or repeated key
+    are left out (graded as errors by the checks)."""
     if kind != "parcels":
-        return rows
+        return None
     seen: set[tuple[str, str, str]] = set()
     out = []
-    for row, key in zip(rows, keys, strict=True):
+    for i, key in enumerate(keys):
         if all(key) and key not in seen and key not in state.keys:
-            out.append(row)
+            out.append(i)
         seen.add(key)
-    return out
+    return None if len(out) == count else out
 
 
 def _decoded_columns(

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import shapely
 from numpy.typing import NDArray
@@ -20,7 +21,9 @@ from ingest.source import Source, SourceError, gdal_message
 from planning.text import (
     ColumnDecision,
     decode_bytes,
+    decode_many,
     detect_and_decode,
+    fix_many,
     fix_text,
     repair_mojibake_column,
 )
@@ -71,6 +74,20 @@ def not_utf8(src: Source, what: str) -> SourceError:
 def _read_encoding(src: Source) -> str | None:
     # Shapefiles: read every byte as latin-1 so the original bytes survive for detection.
     return "latin1" if src.is_shapefile else None
+
+
+def _raw_read(src: Source, info: LayerInfo) -> bool:
+    """Tell whether to read a shapefile's text as raw bytes (GDAL's ENCODING="" open option)
+    and make the latin-1 views here: the same values, without recoding every text field of
+    every feature in the read. Field names must then be ASCII, as Arrow takes them as UTF-8."""
+    return src.is_shapefile and all(f.isascii() for f in info.raw_fields)
+
+
+def _read_options(src: Source, info: LayerInfo) -> dict[str, Any]:
+    """Return the encoding and open options of a data read (see _raw_read)."""
+    if _raw_read(src, info):
+        return {"encoding": None, **src.open_options, "ENCODING": ""}
+    return {"encoding": _read_encoding(src), **src.open_options}
 
 
 def describe(src: Source, family: str, report: Report, override: str | None = None) -> LayerInfo:
@@ -134,8 +151,7 @@ def detect_text(
             layer=src.layer,
             columns=text_cols,
             read_geometry=False,
-            encoding=_read_encoding(src),
-            **src.open_options,
+            **_read_options(src, info),
         )
     except (DataSourceError, DataLayerError, FieldError, OSError, pa.ArrowException) as exc:
         raise SourceError(
@@ -150,7 +166,9 @@ def detect_text(
             pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
         ):
             raise not_utf8(src, f"field {name!r}")
-        values = _distinct(python_values(column, raw_bytes))
+        values = _distinct_text(column, _raw_read(src, info)) if not raw_bytes else None
+        if values is None:
+            values = _distinct(python_values(column, raw_bytes))
         if src.is_shapefile or raw_bytes:
             raw = [v.encode("latin-1", errors="replace") for v in values]
             if override:
@@ -198,6 +216,36 @@ def python_values(column: pa.ChunkedArray | pa.Array, raw_bytes: bool = False) -
     return [None if b is None else b.decode("latin-1") for b in column.cast(binary).to_pylist()]
 
 
+def _distinct_text(column: pa.ChunkedArray, raw: bool = False) -> list[str] | None:
+    """Return what ``_distinct`` returns, computed by Arrow (None for a column of another type);
+    raw: the column holds raw bytes (see _raw_read), returned as latin-1 views.
+
+    Arrow's unique keeps the order of first appearance, so the sample is the same values."""
+    if not _is_text(column.type):
+        return None
+    unique = pc.unique(column)
+    # Length and ASCII tests look at bytes only, so raw bytes need no valid UTF-8.
+    binary = unique.cast(_binary_of(unique.type))
+    keep = pc.and_(pc.greater(pc.binary_length(binary), 0), pc.invert(pc.string_is_ascii(unique)))
+    picked = binary.filter(pc.fill_null(keep, False)).slice(0, DETECT_SAMPLE).to_pylist()
+    return [v.decode("latin-1" if raw else "utf-8") for v in picked]
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+def _binary_of(t: pa.DataType) -> pa.DataType:
+    return pa.large_binary() if pa.types.is_large_string(t) else pa.binary()
+
+
+def _column_values(column: pa.Array, latin1: bool) -> list[Any]:
+    """Return a batch column's values; with latin1, text as latin-1 views of its bytes."""
+    if latin1 and _is_text(column.type) and not pc.all(pc.string_is_ascii(column)).as_py():
+        return python_values(column, raw_bytes=True)
+    return list(column.to_pylist())
+
+
 def _distinct(values: list[Any]) -> list[str]:
     seen: dict[str, None] = {}
     for v in values:
@@ -211,19 +259,35 @@ def _distinct(values: list[Any]) -> list[str]:
 def decode_column(values: list[Any], text: ColumnText) -> list[str | None]:
     """Turn one batch of a text column into NFC Unicode with the column's decision."""
     enc = text.decision.encoding
-    out: list[str | None] = []
-    for v in values:
-        if v is None or not isinstance(v, str) or v.isascii():
-            out.append(v)
-        elif text.legacy_view:
-            raw = v.encode("latin-1", errors="replace")
-            out.append(_decode_one(raw, enc))
-        elif enc and enc != "utf-8":
-            legacy = _legacy_bytes(v)
-            out.append(_decode_one(legacy, enc) if legacy is not None else fix_text(v))
-        else:
-            out.append(fix_text(v))
+    out: list[Any] = list(values)
+    todo = [i for i, v in enumerate(values) if isinstance(v, str) and not v.isascii()]
+    if not todo:
+        return out
+    if text.legacy_view:
+        raws = [values[i].encode("latin-1", errors="replace") for i in todo]
+        _put(out, todo, _decode_batch(raws, enc))
+    elif enc and enc != "utf-8":
+        legacy = [_legacy_bytes(values[i]) for i in todo]
+        with_bytes = [i for i, b in zip(todo, legacy, strict=True) if b is not None]
+        without = [i for i, b in zip(todo, legacy, strict=True) if b is None]
+        _put(out, with_bytes, _decode_batch([b for b in legacy if b is not None], enc))
+        _put(out, without, fix_many([values[i] for i in without]))
+    else:
+        _put(out, todo, fix_many([values[i] for i in todo]))
     return out
+
+
+def _put(out: list[Any], where: list[int], values: list[str]) -> None:
+    for i, v in zip(where, values, strict=True):
+        out[i] = v
+
+
+def _decode_batch(raws: list[bytes], enc: str | None) -> list[str]:
+    """Decode values as ``_decode_one`` does each, in one call when they all decode."""
+    try:
+        return decode_many(raws, enc or "utf-8")
+    except (UnicodeDecodeError, ValueError):
+        return [_decode_one(raw, enc) for raw in raws]
 
 
 def _legacy_bytes(v: str) -> bytes | None:
@@ -308,11 +372,11 @@ def batches(
         with pyogrio.raw.open_arrow(
             src.gdal_path,
             layer=src.layer,
-            encoding=_read_encoding(src),
             batch_size=BATCH_SIZE,
             use_pyarrow=True,
-            **src.open_options,
+            **_read_options(src, info),
         ) as (meta, reader):
+            raw = _raw_read(src, info)
             geom_index = _geometry_column(reader.schema, meta.get("geometry_name"))
             index = {n: i for i, n in reversed(list(enumerate(reader.schema.names)))}
             index = {n: i for n, i in index.items() if i != geom_index}
@@ -323,7 +387,7 @@ def batches(
                 if rb is None:
                     break
                 cols = {
-                    n: python_values(rb.column(index[n]), n in raw_bytes)
+                    n: _column_values(rb.column(index[n]), n in raw_bytes or raw)
                     for n in info.raw_fields
                     if n in index
                 }

@@ -14,7 +14,9 @@ override. An all-ASCII column has `encoding=None` and is not ambiguous.
 from planning.text.codecs_vn import (
     ENCODINGS,
     decode_bytes,
+    decode_many,
     encode_text,
+    fix_many,
     fix_text,
     normalize_encoding_name,
 )
@@ -34,9 +36,11 @@ __all__ = [
     "MIN_SCORE",
     "ColumnDecision",
     "decode_bytes",
+    "decode_many",
     "detect_and_decode",
     "detect_column",
     "encode_text",
+    "fix_many",
     "fix_text",
     "is_vietnamese_syllable",
     "normalize_encoding_name",

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from planning.text._tables import TCVN3_DECODE, VISCII_DECODE
 from planning.text.codecs_vn import (
     ENCODINGS,
-    decode_bytes,
+    decode_many,
+    decode_strict,
     fix_text,
     normalize_encoding_name,
 )
@@ -93,13 +94,12 @@ def detect_column(values: Sequence[bytes | None]) -> ColumnDecision:
     excluded: list[str] = []
     evidence = 0
     for name in ENCODINGS:
-        try:
-            texts = [decode_bytes(raw, name) for raw in legacy]
-        except UnicodeDecodeError:
+        # Every value must decode; only the scored ones need the (slower) NFC decoding.
+        if not _all_decode(legacy, name):
             # One invalid value rules the candidate out for the whole column.
             excluded.append(name)
             continue
-        scores[name], counted = _column_score(texts[:MAX_SCORED])
+        scores[name], counted = _column_score(decode_many(legacy[:MAX_SCORED], name))
         evidence = max(evidence, counted)
 
     ranked = _ranked(scores)
@@ -117,6 +117,21 @@ def detect_column(values: Sequence[bytes | None]) -> ColumnDecision:
     return ColumnDecision(
         None, max(margin, 0.0), scores, True, f"no clear winner ({summary})", tuple(excluded)
     )
+
+
+def _all_decode(values: list[bytes], name: str) -> bool:
+    """Tell whether every value decodes in an encoding (as decode_bytes would not raise)."""
+    try:
+        decode_strict(b"\n".join(values), name)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_all(values: Sequence[bytes | None], name: str) -> list[str | None]:
+    """Decode every value but None like ``decode_bytes``, in one call."""
+    decoded = iter(decode_many([raw for raw in values if raw is not None], name))
+    return [None if raw is None else next(decoded) for raw in values]
 
 
 def _decode_lenient_cp1258(raw: bytes) -> str:
@@ -145,7 +160,7 @@ def detect_and_decode(
     decision = detect_column(values)
     if override is not None:
         name = normalize_encoding_name(override)
-        decoded = [None if raw is None else decode_bytes(raw, name) for raw in values]
+        decoded = _decode_all(values, name)
         reason = f"set by override to {_DISPLAY[name]} (detection: {decision.reason})"
         return decoded, dataclasses.replace(
             decision, encoding=name, confidence=1.0, ambiguous=False, reason=reason
@@ -153,11 +168,11 @@ def detect_and_decode(
     if decision.encoding is not None or not decision.ambiguous:
         # A winner, or an all-ASCII column, which reads the same in every candidate.
         name = decision.encoding or "utf-8"
-        return [None if raw is None else decode_bytes(raw, name) for raw in values], decision
+        return _decode_all(values, name), decision
 
     if "utf-8" not in decision.excluded:
         fallback = "utf-8"
-        decoded = [None if raw is None else decode_bytes(raw, "utf-8") for raw in values]
+        decoded = _decode_all(values, "utf-8")
     else:
         fallback = "cp1258"
         decoded = [None if raw is None else _decode_lenient_cp1258(raw) for raw in values]
@@ -169,6 +184,13 @@ def _to_single_bytes(text: str) -> bytes:
     """Recover the bytes a latin-1 or cp1252 reader turned into this text; ValueError if none."""
     # cp1252 and latin-1 differ only in 0x80-0x9F (curly quotes vs C1 controls), and no
     # character is in both there, so one mapping undoes either reading.
+    # Fast paths: all of it encodable in cp1252, or all of it in latin-1 (then cp1252 would give
+    # the same bytes for every character it can encode), which is what the loop below does.
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return text.encode(codec)
+        except UnicodeEncodeError:
+            pass
     out = bytearray()
     for char in text:
         try:
@@ -206,7 +228,7 @@ def repair_mojibake_column(values: Sequence[str | None]) -> tuple[list[str | Non
     scores = {**legacy.scores, "as-is": as_is}
     name = legacy.encoding
     if name is not None and scores[name] - as_is >= MIN_MARGIN:
-        repaired = [None if raw is None else decode_bytes(raw, name) for raw in raws]
+        repaired = _decode_all(raws, name)
         confidence = scores[name] - max(s for n, s in scores.items() if n != name)
         reason = f"repaired as {legacy.reason}; as is {_percent(as_is)}"
         return repaired, ColumnDecision(name, confidence, scores, False, reason, legacy.excluded)
