@@ -112,6 +112,11 @@ async def as_of(
     ] = None,
 ) -> date:
     """Return the as-of date of a request."""
+    return checked_date(on)
+
+
+def checked_date(on: date | None) -> date:
+    """Return an as-of date (default today) after checking its range."""
     if on is not None and not (date(1900, 1, 1) <= on <= date(2200, 1, 1)):
         raise InvalidInput("date must lie between 1900-01-01 and 2200-01-01")
     return on or date.today()

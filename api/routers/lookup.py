@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from api.deps import AppSettings, AsOf, Conn, json_response, read
+from api.deps import AppSettings, AsOf, Conn, checked_date, json_response, read
 from api.errors import status_of
+from api.query import documented_parameters, parse_query
 from api.schemas import BatchOut, Error, GeometryBreakdown, LookupOut
 from planning import crs as vncrs
 from planning import lookup
@@ -68,11 +69,22 @@ def locate(
     return from_projected(x, y, epsg, area, northing_first=axis == "ne")
 
 
-@router.get(
-    "/lookup", response_model=LookupOut, responses=ERRORS, summary="What applies at a point"
-)
-async def lookup_point(
-    request: Request,
+class PointQuery(BaseModel):
+    """The query string of GET /v1/lookup (validated in one go: see api.query)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lon: float | None = None
+    lat: float | None = None
+    x: float | None = None
+    y: float | None = None
+    crs: str | None = Field(default=None, max_length=60)
+    province: str | None = Field(default=None, max_length=3)
+    axis: Literal["en", "ne"] = "en"
+    date: dt.date | None = None
+
+
+def _point_signature(
     on: AsOf,
     lon: Annotated[float | None, Query(description="WGS 84 longitude")] = None,
     lat: Annotated[float | None, Query(description="WGS 84 latitude")] = None,
@@ -87,9 +99,22 @@ async def lookup_point(
         str | None, Query(max_length=3, description="province GSO code: its TM-3 zone")
     ] = None,
     axis: Annotated[Literal["en", "ne"], Query(description="ne: X = northing")] = "en",
-) -> Response:
+) -> None:
+    """The parameters of GET /v1/lookup as documented."""
+
+
+@router.get(
+    "/lookup",
+    response_model=LookupOut,
+    responses=ERRORS,
+    summary="What applies at a point",
+    openapi_extra={"parameters": documented_parameters(_point_signature)},
+)
+async def lookup_point(request: Request) -> Response:
     """Plans, zones and indicators at a point; the parcel there; the nearest red line."""
-    loc = locate(request.app.state.settings, lon, lat, x, y, crs, province, axis)
+    q = parse_query(PointQuery, request)
+    on = checked_date(q.date)
+    loc = locate(request.app.state.settings, q.lon, q.lat, q.x, q.y, q.crs, q.province, q.axis)
     body = await read(request, lambda conn: lookup.point_lookup(conn, loc, on))
     return json_response(body)
 
