@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -160,6 +161,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.secret = server_secret(settings)
         app.state.tiles = TileService(app.state.reader, settings.tile_cache_mb)
         task = asyncio.create_task(_usage_loop(app))
+        # Everything built so far (routes, models, schemas) lives as long as the process: keep it
+        # out of the collector's way, so that collections triggered by requests stay short.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
