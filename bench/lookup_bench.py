@@ -63,8 +63,8 @@ def pgbench_script(sql: Path, out: Path, box: tuple[float, float, float, float])
     text = sql.read_text(encoding="utf-8")
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     values = {"epsg": "9214", "d": "CURRENT_DATE", "tol": "0.005", "deg": repr(deg)}
-    values["guessed"] = "true"
-    body = re.sub(r"(?<!:):(epsg|d|tol|deg|guessed)\b", lambda m: values[m.group(1)], body)
+    values["radius"] = "100.0"
+    body = re.sub(r"(?<!:):(epsg|d|tol|deg|radius)\b", lambda m: values[m.group(1)], body)
     out.write_text(head + body + ";\n", encoding="utf-8")
     return out
 

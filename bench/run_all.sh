@@ -39,5 +39,4 @@ $PY bench/lookup_bench.py --seconds "$SECS" --rounds "$ROUNDS" | tee bench/out/l
 echo "load after lookup: $(cat /proc/loadavg)" | tee -a bench/out/run.txt
 $PY bench/tiles_bench.py --seconds "$SECS" --rounds "$ROUNDS" | tee bench/out/tiles.md
 echo "load after tiles: $(cat /proc/loadavg)" | tee -a bench/out/run.txt
-$PY bench/lookup_whatif.py --seconds "$SECS" | tee bench/out/lookup_whatif.md
 echo "done: $(date -Is)" | tee -a bench/out/run.txt
