@@ -91,6 +91,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument(
+        "--pool-sizes",
+        default="4,8",
+        help="also compare PLANNING_POOL_SIZE values at 32 connections (empty: skip)",
+    )
     args = ap.parse_args()
     B.need("wrk", "apt-get install -y wrk")
     B.need("pgbench", "apt-get install -y postgresql-client")
@@ -122,6 +127,15 @@ def main() -> None:
             record("parcel_c1", B.wrk(ours, "parcel.lua", [str(keys)], 1, s / 2))
             record("parcel_c32", B.wrk(ours, "parcel.lua", [str(keys)], c, s / 2))
             record("healthz_c1", B.wrk(ours, "path.lua", ["/healthz"], 1, 3))
+    if args.pool_sizes:
+        # The default pool against others: /v1/lookup at 32 connections, alternating rounds.
+        sizes = [int(v) for v in args.pool_sizes.split(",")]
+        B.log(f"pool sizes {sizes}: /v1/lookup at {c} connections")
+        for _round in range(args.rounds):
+            for i, size in enumerate(sizes):
+                with B.ours(args.db, PORT_H11 + 1 + i, PLANNING_POOL_SIZE=str(size)) as url:
+                    B.wrk(url, "point.lua", ["ours", *pbox], c, 2)
+                    record(f"pool{size}_c32", B.wrk(url, "point.lua", ["ours", *pbox], c, s))
     with B.ours_h11(args.db, PORT_H11) as h11:
         B.log("control: plain uvicorn (h11) with 2 workers")
         record("h11_healthz_c1", B.wrk(h11, "path.lua", ["/healthz"], 1, 3))
@@ -166,6 +180,13 @@ def report(res: dict[str, Any], c: int) -> None:
     print(row("control: plain uvicorn h11 /healthz, 1 connection", "h11_healthz_c1"))
     ratio = m["lookup_c32"]["rps"] / m["tipg_c32"]["rps"]
     print(f"| ratio /v1/lookup ÷ tipg throughput at {c} connections | {ratio:.2f}× | | |")
+    pools = sorted((k for k in m if k.startswith("pool")), key=lambda k: int(k[4:].split("_")[0]))
+    if pools:
+        print()
+        print(f"| /v1/lookup, {c} connections, by PLANNING_POOL_SIZE | req/s | p50 ms | p99 ms |")
+        print("|---|---|---|---|")
+        for k in pools:
+            print(row(f"pool size {k[4:].split('_')[0]} per worker", k))
     print()
     print("| pgbench, random point | tps | mean latency ms |")
     print("|---|---|---|")
