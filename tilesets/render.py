@@ -42,11 +42,19 @@ def check_tile(ts: Tileset, z: int, x: int, y: int) -> None:
 def _layer_sql(layer: Layer, z: int) -> str:
     attrs = ", ".join(f"{a.expr} AS {a.name}" for a in layer.attributes if z >= a.minzoom)
     # Clip to the tile and its buffer before projecting: a road corridor or a plan boundary
-    # crossing many tiles is then transformed and encoded only for the piece this tile shows.
-    # The box is the buffered tile envelope in the table's lon/lat (a Web Mercator rectangle is a
-    # lon/lat rectangle), so what lies inside the buffer keeps its vertices; ST_AsMVTGeom clips
-    # again at the same edges in 3857 and makes polygons valid.
-    geom = f"ST_Transform(ST_ClipByBox2D(t.{layer.geom_column}, env.e4326), 3857)"
+    # crossing many tiles is then transformed and encoded only for the piece this tile shows
+    # (ST_AsMVTGeom clips again in 3857 and makes polygons valid). The box is the buffered tile
+    # in lon/lat (a Web Mercator rectangle is a lon/lat rectangle). A clip point lies on the
+    # edge straight in lon/lat, which bows away from the same edge straight in Web Mercator by
+    # a pixel or two over kilometres; so the clipped piece is cut into lengths of at most one
+    # tile, and a long edge is drawn along the same line in every tile it crosses (no kinks at
+    # tile borders). Features inside the box are left as they are.
+    clip = (
+        f"CASE WHEN t.{layer.geom_column} @ env.e4326 THEN t.{layer.geom_column} "
+        f"ELSE ST_Segmentize(ST_ClipByBox2D(t.{layer.geom_column}, env.e4326), {360 / 2**z!r}) "
+        "END"
+    )
+    geom = f"ST_Transform({clip}, 3857)"
     if z < layer.simplify_below:
         # About one tile pixel (of the 4096 grid) at this zoom, in metres.
         tol = WEB_MERCATOR_WORLD / (EXTENT * 2**z)
