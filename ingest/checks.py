@@ -36,7 +36,12 @@ class State:
     outside: list[int] = field(default_factory=list)
     remarks: list[str] = field(default_factory=list)  # GDAL's warnings while reading (a few)
     remark_count: int = 0
-    keys: dict[tuple[str, str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    # Each parcel key's first feature, and the later features that repeat a key: an int per
+    # parcel rather than a list (a million parcels).
+    keys: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    repeats: dict[tuple[str, str, str], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     codes: Counter[str] = field(default_factory=Counter)
     no_category: Counter[str] = field(default_factory=Counter)
     density_fraction: int = 0
@@ -51,8 +56,16 @@ class State:
         if self.kind == "parcels":
             self._communes = None
             keys = self.keys
-            for key, index in zip(rows.keys, (offset + kept).tolist(), strict=True):
-                keys[key].append(index)
+            indices = (offset + kept).tolist()
+            batch = dict(zip(rows.keys, indices, strict=True))
+            if len(batch) == len(indices) and batch.keys().isdisjoint(keys):
+                keys.update(batch)  # no key seen twice: the common case, in C
+            else:
+                for key, index in zip(rows.keys, indices, strict=True):
+                    if key in keys:
+                        self.repeats[key].append(index)
+                    else:
+                        keys[key] = index
         elif self.kind == "zoning":
             self.density_fraction += rows.density_fraction
             for code, function in zip(rows.codes, rows.functions, strict=True):
@@ -165,7 +178,9 @@ def finish(state: State, report: Report, mapping: FieldMapping) -> None:
 
 
 def _parcel_checks(state: State, report: Report) -> None:
-    dups = {k: v for k, v in state.keys.items() if len(v) > 1}
+    # In the order of each key's first feature, as the examples always were.
+    order = sorted(state.repeats, key=lambda k: state.keys[k])
+    dups = {k: [state.keys[k], *state.repeats[k]] for k in order}
     if dups:
         ex = [f"{c}/{s}/{p} ×{len(v)}" for (c, s, p), v in list(dups.items())[:10]]
         report.error(
@@ -174,12 +189,12 @@ def _parcel_checks(state: State, report: Report) -> None:
             sum(len(v) for v in dups.values()),
             ex,
         )
-    missing = [v[0] for k, v in state.keys.items() if not all(k)]
+    missing = [first for k, first in state.keys.items() if not all(k)]
     if missing:
         report.error(
             "missing_key",
             "parcels without commune, sheet or parcel number",
-            sum(len(state.keys[k]) for k in state.keys if not all(k)),
+            sum(1 + len(state.repeats.get(k, ())) for k in state.keys if not all(k)),
             _ids(missing),
         )
     unknown = [c for c in state.communes() if not known_code(c)]

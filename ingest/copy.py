@@ -40,15 +40,22 @@ def _prefix(n: int) -> bytes:
     return p
 
 
+# Prefixes of the lengths text fields have, by list index (faster than a call per value).
+_SHORT = [_INT.pack(n) for n in range(4096)]
+
+
 def text_field(values: Sequence[str | None]) -> list[bytes]:
     """Encode a text column (UTF-8)."""
+    short = _SHORT
     out: list[bytes] = []
+    append = out.append
     for v in values:
         if v is None:
-            out.append(NULL)
+            append(NULL)
         else:
             b = v.encode("utf-8")
-            out.append(_prefix(len(b)) + b)
+            n = len(b)
+            append((short[n] if n < 4096 else _prefix(n)) + b)
     return out
 
 

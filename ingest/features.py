@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import repeat
@@ -62,7 +63,8 @@ TABLES = {"zoning": "zone", "parcels": "parcel", "red_lines": "red_line"}
 
 @dataclass
 class Rows:
-    """Encoded COPY columns (in COLUMNS order, after revision_id), plus facts the checks need."""
+    """Encoded COPY columns (in COLUMNS order, after revision_id; the geometry ones are added
+    by the caller), plus facts the checks need."""
 
     columns: list[list[bytes]] = field(default_factory=list)
     count: int = 0
@@ -153,21 +155,31 @@ def reproject(geoms: NDArray[np.object_], transformer: Transformer) -> NDArray[n
     return np.asarray(shapely.transform(geoms, fn), dtype=object)
 
 
+def geometry_columns(
+    kind: str,
+    native: NDArray[np.object_],
+    wgs84: NDArray[np.object_],
+    srid: int,
+    metric: NDArray[np.object_] | None = None,
+) -> list[list[bytes]]:
+    """Return the last three COPY columns: area (or length), geometry, native geometry."""
+    # Areas and lengths are planar in `metric` (the native geometries projected to a VN-2000
+    # zone when the native CRS is geographic), else in the native CRS.
+    planar = native if metric is None else metric
+    size = shapely.area(planar) if kind != "red_lines" else shapely.length(planar)
+    return [C.float_field(size.tolist()), C.ewkb_field(wgs84, 4326), C.ewkb_field(native, srid)]
+
+
 def build_rows(
     kind: str,
     mapping: FieldMapping,
     names: list[str],
     columns: dict[str, list[Any]],
-    native: NDArray[np.object_],
-    wgs84: NDArray[np.object_],
-    srid: int,
+    n: int,
     commune_default: str | None,
-    metric: NDArray[np.object_] | None = None,
 ) -> Rows:
-    """Build the COPY columns for the kept features of a batch (all arrays already filtered)."""
-    # Areas and lengths are planar in `metric` (the native geometries projected to a VN-2000
-    # zone when the native CRS is geographic), else in the native CRS.
-    n = len(native)
+    """Build the COPY columns but the geometry ones (geometry_columns) for the kept features
+    of a batch (columns already filtered)."""
     out = Rows(count=n)
     raw_names = list(columns)
 
@@ -178,10 +190,6 @@ def build_rows(
         return columns[raw_names[names.index(src)]] if src in names else [None] * n
 
     attrs = C.jsonb_field(attrs_json(names, [columns[raw] for raw in raw_names], n))
-    planar = native if metric is None else metric
-    size = shapely.area(planar) if kind != "red_lines" else shapely.length(planar)
-    sizes = C.float_field(size.tolist())
-    geoms = [C.ewkb_field(wgs84, 4326), C.ewkb_field(native, srid)]
     if kind == "zoning":
         codes = col("code")
         f1, f2, f3 = col("function"), col("function_l2"), col("function_l3")
@@ -212,17 +220,15 @@ def build_rows(
             *(C.text_field(t) for t in texts),
             *(C.float_field(x) for x in nums),
             attrs,
-            sizes,
-            *geoms,
         ]
     elif kind == "parcels":
         if mapping.get("commune"):
-            communes = [commune_text(v) for v in col("commune")]
+            communes = _each(commune_text, col("commune"))
         else:
             communes = [commune_default] * n
-        sheets = [key_text(v) for v in col("sheet")]
-        parcels = [key_text(v) for v in col("parcel")]
-        addresses = [_text(v) for v in col("address")]
+        sheets = _each(key_text, col("sheet"))
+        parcels = _each(key_text, col("parcel"))
+        addresses = _texts(col("address"))
         out.keys = [
             (c or "", s or "", p or "") for c, s, p in zip(communes, sheets, parcels, strict=True)
         ]
@@ -231,12 +237,10 @@ def build_rows(
             C.text_field(sheets),
             C.text_field(parcels),
             C.float_field(C.finite_or_none(col("area"), _num)),
-            C.text_field([normalise_code(_text(v)) for v in col("land_type")]),
+            C.text_field(_each(lambda v: normalise_code(_text(v)), col("land_type"))),
             C.text_field(addresses),
             C.text_field(fold_all(addresses)),
             attrs,
-            sizes,
-            *geoms,
         ]
     else:
         roads, widths = col("road_name"), col("width")
@@ -244,10 +248,27 @@ def build_rows(
             C.text_field([_text(v) for v in roads]),
             C.float_field([_num(v) for v in widths]),
             attrs,
-            sizes,
-            *geoms,
         ]
     return out
+
+
+def _each(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """Return [fn(v) for v in values], calling fn once per distinct value.
+
+    Only for functions whose result depends on the value as a dict key sees it (key_text's
+    lru_cache already sees 1, 1.0 and True as one key); a column holds one type anyway."""
+    try:
+        table = {v: fn(v) for v in set(values)}
+    except TypeError:  # unhashable values (lists)
+        return [fn(v) for v in values]
+    return [table[v] for v in values]
+
+
+def _texts(values: list[Any]) -> list[str | None]:
+    """Return [_text(v) for v in values], fast for a column of text."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return [None if v is None else (v.strip() or None) for v in values]
+    return [_text(v) for v in values]
 
 
 def attrs_json(names: list[str], values: list[list[Any]], n: int) -> list[str]:
@@ -294,18 +315,14 @@ def fold_all(texts: list[str | None]) -> list[str | None]:
 
     fold lower-cases and strips marks character by character and then collapses whitespace,
     so it acts word by word; a word that folds to nothing (a lone mark) leaves no gap."""
-    words: dict[str, str] = {}
-    out: list[str | None] = []
-    for t in texts:
-        if not t:
-            out.append(None)
-            continue
-        folded = []
-        for w in t.split():
-            f = words.get(w)
-            if f is None:
-                f = words[w] = fold(w)
-            if f:
-                folded.append(f)
-        out.append(" ".join(folded))
-    return out
+    words = _Folds()
+    get = words.__getitem__
+    return [" ".join(filter(None, map(get, t.split()))) if t else None for t in texts]
+
+
+class _Folds(dict[str, str]):
+    """fold of each word, computed on first use."""
+
+    def __missing__(self, word: str) -> str:
+        folded = self[word] = fold(word)
+        return folded

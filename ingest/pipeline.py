@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,7 +19,7 @@ from pyproj import Transformer
 from sqlalchemy import Engine
 
 from ingest import checks
-from ingest.features import build_rows, commune_text, reproject
+from ingest.features import build_rows, commune_text, geometry_columns, reproject
 from ingest.fields import FieldMapping, resolve_mapping
 from ingest.geometry import repair
 from ingest.load import Loader
@@ -152,13 +155,28 @@ def run_ingest(
     opts: IngestOptions, engine: Engine | None, progress: Progress = _no_progress
 ) -> Report:
     """Validate a file and (unless dry-run) load it as a staged or published revision."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _few_collections():
         # pyogrio warns when it meets M values; the report already says they are dropped.
         warnings.filterwarnings("ignore", message=r"Measured \(M\) geometry", category=UserWarning)
         # GDAL's remarks (pyogrio turns them into RuntimeWarnings) and GEOS's on broken
         # geometries: the report records what matters; stderr keeps its one line for errors.
         warnings.simplefilter("ignore", RuntimeWarning)
         return _run_ingest(opts, engine, progress)
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Collect cyclic garbage rarely while loading: the load makes millions of small tuples and
+    lists and almost no cycles, and each collection walks every live container (a million
+    parcel keys), so default thresholds spend seconds finding nothing."""
+    before = gc.get_threshold()
+    gc.freeze()  # what is alive now (modules, settings) is never garbage: skip it
+    gc.set_threshold(max(before[0], 100_000), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) -> Report:
@@ -201,6 +219,7 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
             raise InvalidInput("no database to load into")
         loader = Loader(engine)
     state = checks.State(opts.kind)
+    geometry = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geometry")
     try:
         first = True
         raw_bytes = frozenset(n for n, t in texts.items() if t.raw_bytes)
@@ -234,14 +253,17 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
             first = False
             keep = np.array([g is not None for g in fixed], dtype=bool)
             native = fixed[keep]
-            wgs = reproject(native, to84)
-            metric = native if area_tf is None else reproject(native, area_tf)
-            outside = checks.outside_area(wgs, opts.service_area)
-            state.outside.extend(int(batch.offset + np.flatnonzero(keep)[i]) for i in outside)
+            # Geometry work (PROJ and GEOS release the GIL) runs on the second core while this
+            # thread turns the attributes into columns.
+            projected = geometry.submit(_project, opts.kind, native, to84, area_tf, srid)
             columns = _decoded_columns(batch.columns, texts, keep)
             rows = build_rows(
-                opts.kind, mapping, info.fields, columns, native, wgs, srid, commune_default, metric
+                opts.kind, mapping, info.fields, columns, len(native), commune_default
             )
+            wgs, metric, geometry_cols = projected.result()
+            rows.columns.extend(geometry_cols)
+            outside = checks.outside_area(wgs, opts.service_area)
+            state.outside.extend(int(batch.offset + np.flatnonzero(keep)[i]) for i in outside)
             loadable = _loadable(opts.kind, rows.count, rows.keys, state)
             state.absorb(rows, metric, batch.offset, np.flatnonzero(keep))
             report.features_loaded += rows.count if loadable is None else len(loadable)
@@ -265,7 +287,22 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
         if loader is not None:
             loader.abort()
         raise
+    finally:
+        geometry.shutdown(wait=True)
     return report
+
+
+def _project(
+    kind: str,
+    native: np.ndarray,
+    to84: Transformer,
+    area_tf: Transformer | None,
+    srid: int,
+) -> tuple[np.ndarray, np.ndarray, list[list[bytes]]]:
+    """Reproject a batch to lon/lat (and its area plane) and encode its geometry columns."""
+    wgs = reproject(native, to84)
+    metric = native if area_tf is None else reproject(native, area_tf)
+    return wgs, metric, geometry_columns(kind, native, wgs, srid, metric)
 
 
 def _commune_source(opts: IngestOptions, mapping: FieldMapping, report: Report) -> None:
@@ -300,10 +337,10 @@ def _loadable(
 def _decoded_columns(
     columns: dict[str, list[Any]], texts: dict[str, ColumnText], keep: np.ndarray
 ) -> dict[str, list[Any]]:
-    idx = np.flatnonzero(keep)
+    idx = None if keep.all() else np.flatnonzero(keep)
     out: dict[str, list[Any]] = {}
     for name, values in columns.items():
-        kept = [values[i] for i in idx]
+        kept = values if idx is None else [values[i] for i in idx]
         out[name] = decode_column(kept, texts[name]) if name in texts else kept
     return out
 

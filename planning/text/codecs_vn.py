@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from planning.text._tables import TCVN3_DECODE, VISCII_DECODE
 
 ENCODINGS: tuple[str, ...] = ("utf-8", "tcvn3", "vni", "viscii", "cp1258")
+# Encodings that give every byte a meaning: any bytes decode (checked below the tables).
+TOTAL_ENCODINGS = frozenset({"tcvn3", "vni", "viscii"})
 
 # Aliases are looked up after lower-casing and dropping everything but letters and digits, so
 # "TCVN5712-1", "tcvn_5712_1" and "TCVN 5712-1" all meet the same key.
@@ -137,6 +139,7 @@ def _build_vni_table() -> tuple[str, ...]:
 
 
 VNI_DECODE: tuple[str, ...] = _build_vni_table()
+assert len(VNI_DECODE) == 256
 
 
 def _build_vni_encoder() -> dict[str, bytes]:

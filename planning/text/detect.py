@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from planning.text._tables import TCVN3_DECODE, VISCII_DECODE
 from planning.text.codecs_vn import (
     ENCODINGS,
+    TOTAL_ENCODINGS,
     decode_many,
     decode_strict,
     fix_text,
@@ -121,6 +122,8 @@ def detect_column(values: Sequence[bytes | None]) -> ColumnDecision:
 
 def _all_decode(values: list[bytes], name: str) -> bool:
     """Tell whether every value decodes in an encoding (as decode_bytes would not raise)."""
+    if name in TOTAL_ENCODINGS:
+        return True
     try:
         decode_strict(b"\n".join(values), name)
     except UnicodeDecodeError:
