@@ -23,7 +23,15 @@ from ingest.features import build_rows, commune_text, geometry_columns, reprojec
 from ingest.fields import FieldMapping, resolve_mapping
 from ingest.geometry import repair
 from ingest.load import Loader
-from ingest.read import ColumnText, LayerInfo, batches, decode_column, describe, detect_text
+from ingest.read import (
+    ColumnText,
+    LayerInfo,
+    batches,
+    decode_column,
+    describe,
+    detect_text,
+    prefetched,
+)
 from ingest.report import Report
 from ingest.source import SourceError, open_source
 from planning import crs as vncrs
@@ -223,7 +231,7 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
     try:
         first = True
         raw_bytes = frozenset(n for n, t in texts.items() if t.raw_bytes)
-        for batch in batches(src, info, raw_bytes):
+        for batch in prefetched(batches(src, info, raw_bytes)):
             n_in = len(batch.geoms)
             report.features_read += n_in
             geoms = batch.geoms

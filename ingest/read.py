@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +17,11 @@ import pyogrio
 import shapely
 from numpy.typing import NDArray
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError
+
+try:
+    from pyogrio._err import _register_error_handler
+except ImportError:  # a pyogrio without it: batches are read on the caller's thread
+    _register_error_handler = None
 
 from ingest.report import Report
 from ingest.source import Source, SourceError, gdal_message
@@ -27,6 +34,8 @@ from planning.text import (
     fix_text,
     repair_mojibake_column,
 )
+
+T = TypeVar("T")
 
 BATCH_SIZE = 50_000
 # Detection looks at distinct values only; this many are plenty to decide a column.
@@ -340,12 +349,68 @@ def _next_batch(reader: Iterator[Any]) -> tuple[Any, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         rb = next(reader, None)
+    # GDAL's warnings name the line that called next(); other threads' warnings (batches are
+    # read one ahead, see prefetched) name their own code and are not GDAL's remarks.
     remarks = [
         str(w.message).strip()
         for w in caught
-        if issubclass(w.category, RuntimeWarning) and "closed ring" not in str(w.message)
+        if issubclass(w.category, RuntimeWarning)
+        and w.filename == __file__
+        and "closed ring" not in str(w.message)
     ]
     return rb, remarks
+
+
+def prefetched(items: Iterator[T], timeout: float = 0.1) -> Iterator[T]:
+    """Run an iterator one item ahead on a thread: GDAL reads and shapely parses the next batch
+    while the caller works on this one. Errors surface where the item would have."""
+    if _register_error_handler is None:  # cannot keep GDAL quiet on another thread
+        yield from items
+        return
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=timeout)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            # GDAL keeps error handlers per thread and pyogrio installs its own (errors become
+            # exceptions and warnings, not stderr lines) only on the thread that imported it.
+            assert _register_error_handler is not None
+            _register_error_handler()
+            for item in items:
+                if not put(("item", item)):
+                    break
+            else:
+                put(("end", None))
+        except BaseException as exc:  # handed to the caller
+            put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=run, name="read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "item":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _parse_wkb(wkb: NDArray[np.object_]) -> tuple[NDArray[np.object_], list[int], list[int]]:
