@@ -21,6 +21,8 @@ MAX_ZOOM = 24
 PARAMS = (("z", "integer"), ("x", "integer"), ("y", "integer"), ("d", "date"), ("v", "bigint"))
 # The tile and its buffer in lon/lat (the tables' SRID).
 _BUFFERED_4326 = f"ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326)"
+# Zooms from which the tile statement is prepared (see `statement`).
+PREPARED_FROM_ZOOM = 15
 _PARAM = re.compile(r"(?<!:):([a-z])\b")
 
 
@@ -116,9 +118,21 @@ def prepared(name: str, z: int) -> tuple[str, str]:
     return statement, f"PREPARE {statement} ({types}) AS {body}"
 
 
-def execute_sql(statement: str) -> str:
-    """Return the EXECUTE of a prepared tile statement (driver parameters by name)."""
-    return f"EXECUTE {statement} ({', '.join(f'%({p})s' for p, _ in PARAMS)})"
+@cache
+def statement(name: str, z: int) -> tuple[str, tuple[str, str] | None]:
+    """Return the SQL that renders a tile (driver parameters by name) and, when it runs a
+    prepared statement, that statement's (name, PREPARE command).
+
+    From z15 the statement is prepared once per connection: parsing and planning it would cost
+    about as much as running it. PostgreSQL then reuses one generic plan, blind to the tile; at
+    lower zooms a tile holds so many features that a plan made for it (the rows counted, a
+    bitmap scan, a hash join) saves more than the planning costs."""
+    if z < PREPARED_FROM_ZOOM:
+        text = tile_sql(name, z).replace("%", "%%")
+        return _PARAM.sub(lambda m: f"%({m.group(1)})s", text), None
+    name_, prepare = prepared(name, z)
+    execute = f"EXECUTE {name_} ({', '.join(f'%({p})s' for p, _ in PARAMS)})"
+    return execute, (name_, prepare)
 
 
 def tile_params(z: int, x: int, y: int, on: date, version: int | None) -> dict[str, object]:
@@ -132,17 +146,18 @@ def execute_tile(
     """Return the current data version and the tile's MVT bytes (None when ``version`` is
     given and is not the current one: nothing is rendered then).
 
-    The statement is prepared once per database connection (parsing and planning it costs
-    about as much as running it for a small tile); the pool forgets that when it replaces the
-    connection. The tile service runs the same statement on connections of its own."""
+    A prepared statement is prepared once per database connection; the pool forgets that when
+    it replaces the connection. The tile service runs the same statements on connections of
+    its own."""
     ts = tileset(name)
     check_tile(ts, z, x, y)
-    statement, prepare = prepared(name, z)
-    done = conn.connection.info.setdefault("planning_tiles_prepared", set())
-    if statement not in done:
-        conn.exec_driver_sql(prepare)
-        done.add(statement)
-    row = conn.exec_driver_sql(execute_sql(statement), tile_params(z, x, y, on, version)).one()
+    sql, prepare = statement(name, z)
+    if prepare is not None:
+        done = conn.connection.info.setdefault("planning_tiles_prepared", set())
+        if prepare[0] not in done:
+            conn.exec_driver_sql(prepare[1])
+            done.add(prepare[0])
+    row = conn.exec_driver_sql(sql, tile_params(z, x, y, on, version)).one()
     return int(row[0]), None if row[1] is None else bytes(row[1])
 
 

@@ -13,7 +13,7 @@ from planning.db import ReadPool
 from planning.revisions import DATA_VERSION_SQL
 from tilesets.cache import Tile, TileCache, make_tile
 from tilesets.connections import TileConnections
-from tilesets.render import check_tile, execute_sql, prepared, tile_params, tileset
+from tilesets.render import check_tile, statement, tile_params, tileset
 
 # How long a data version read from the database is trusted by the cache-only path. A publish
 # made by another process is noticed within this time (or at once by any request that reads the
@@ -81,10 +81,8 @@ class TileService:
                 return Outcome(hit, current)
             if version is not None:
                 return Outcome(None, current, stale=True)
-        statement, prepare = prepared(name, z)
-        row = self.db.execute(
-            execute_sql(statement), tile_params(z, x, y, day, version), (statement, prepare)
-        )
+        sql, prepare = statement(name, z)
+        row = self.db.execute(sql, tile_params(z, x, y, day, version), prepare)
         current = int(row[0])
         self.observe(current)
         if row[1] is None:

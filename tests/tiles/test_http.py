@@ -82,8 +82,10 @@ class Statements:
 
     @property
     def renders(self) -> int:
-        """Return how many tiles were rendered (runs of a prepared tile statement)."""
-        return sum(s.startswith("EXECUTE planning_tile_") for s in self.statements)
+        """Return how many tile statements ran (prepared ones, or the text of one)."""
+        return sum(
+            s.startswith("EXECUTE planning_tile_") or "ST_AsMVT(" in s for s in self.round_trips
+        )
 
     @property
     def round_trips(self) -> list[str]:

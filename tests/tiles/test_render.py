@@ -254,6 +254,35 @@ def test_big_features_are_clipped_to_the_buffer(client: TestClient) -> None:
     assert coords[:, 0].min() == -BUFFER or coords[:, 0].max() == EXTENT + BUFFER
 
 
+@pytest.mark.parametrize("z", [17, 18])
+def test_a_feature_crossing_many_tiles_is_whole_in_each(client: TestClient, z: int) -> None:
+    # The road corridor runs through several tiles: each shows its piece (clipped to the tile
+    # and its buffer before projecting), valid, in the extent, where the corridor is.
+    road = dataset.ROAD
+    expected_all = dataset.to_mercator(road.geom)
+    shown = []
+    for x, y in dataset.tiles_near(road.geom, z):
+        feats = [
+            f
+            for f in features(client, "zoning", z, x, y)
+            if f["properties"]["plan"] == HAND_MADE_PLAN and f["properties"]["code"] == "DGT"
+        ]
+        assert len(feats) == 1, (z, x, y)
+        coords = shapely.get_coordinates(shape(feats[0]["geometry"]))
+        assert coords.min() >= -BUFFER and coords.max() <= EXTENT + BUFFER
+        got = in_mercator(feats[0]["geometry"], z, x, y)
+        assert got.is_valid
+        expected = expected_all.intersection(buffered_tile(z, x, y))
+        # Off by at most about a grid unit along the outline.
+        unit = (dataset.tile_bounds(z, x, y)[2] - dataset.tile_bounds(z, x, y)[0]) / EXTENT
+        assert got.symmetric_difference(expected).area < 1.5 * unit * expected.length
+        shown.append(got.intersection(box(*dataset.tile_bounds(z, x, y))))
+    # Put together, the tiles show the corridor, with no gap or overlap at their borders.
+    together = shapely.union_all(shown)
+    assert together.symmetric_difference(expected_all).area < 0.01 * expected_all.area
+    assert sum(g.area for g in shown) == pytest.approx(together.area, rel=1e-3)
+
+
 def _vertices(client: TestClient, lot: dataset.Lot, z: int) -> int:
     n = 0
     for x, y in dataset.tiles_near(lot.geom, z):
