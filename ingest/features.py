@@ -92,11 +92,12 @@ def _json_value(v: Any) -> Any:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _ENCODE_STR = encode_basestring
 _PLAIN = (str, int, bool)
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 
 
 def _json_column(values: list[Any]) -> list[Any]:
     """Make a column JSON-ready (most columns already are: text and whole numbers)."""
-    if all(v is None or type(v) in _PLAIN for v in values):
+    if set(map(type, values)) <= _PLAIN_TYPES:
         return values
     return [_json_value(v) for v in values]
 
@@ -290,11 +291,14 @@ def attrs_json(names: list[str], values: list[list[Any]], n: int) -> list[str]:
 def _json_texts(values: list[Any]) -> list[str]:
     """Encode each value of a JSON-ready column as JSON text."""
     types = set(map(type, values))
-    if types <= {str, type(None)}:
-        return ["null" if v is None else _ENCODE_STR(v) for v in values]
-    if types <= {int, type(None)}:
-        return ["null" if v is None else int.__repr__(v) for v in values]
-    if types <= {float, type(None)}:  # finite: _json_column turned NaN and infinities into None
+    if types <= {str, type(None)} or types <= {int, type(None)}:
+        # Once per distinct value (codes and numbers repeat); str and int keys never collide.
+        encode = _ENCODE_STR if str in types else int.__repr__
+        table = {v: "null" if v is None else encode(v) for v in set(values)}
+        return [table[v] for v in values]
+    if types == {float}:  # finite: _json_column turned NaN and infinities into None
+        return list(map(float.__repr__, values))
+    if types <= {float, type(None)}:
         return ["null" if v is None else float.__repr__(v) for v in values]
     out: list[str] = []
     for v in values:

@@ -21,19 +21,20 @@ from sqlalchemy import Engine
 from ingest import checks
 from ingest.features import build_rows, commune_text, geometry_columns, reproject
 from ingest.fields import FieldMapping, resolve_mapping
-from ingest.geometry import repair
+from ingest.geometry import RepairStats, repair
 from ingest.load import Loader
 from ingest.read import (
+    Batch,
     ColumnText,
     LayerInfo,
+    Prefetched,
     batches,
     decode_column,
     describe,
     detect_text,
-    prefetched,
 )
 from ingest.report import Report
-from ingest.source import SourceError, open_source
+from ingest.source import Source, SourceError, open_source
 from planning import crs as vncrs
 from planning.errors import InvalidInput, OutsideServiceArea
 from planning.text import normalize_encoding_name
@@ -214,6 +215,43 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
     if opts.kind == "parcels":
         _commune_source(opts, mapping, report)
     progress("text", 0, info.count)
+    # A shapefile's features never need raw-bytes text columns (detect_text): start reading
+    # and repairing them while the text is detected.
+    reading = _read(src, info, frozenset(), opts, family) if src.is_shapefile else None
+    try:
+        return _load(opts, engine, progress, src, info, mapping, report, family, reading)
+    finally:
+        if reading is not None:
+            reading.close()
+
+
+def _read(
+    src: Source, info: LayerInfo, raw_bytes: frozenset[str], opts: IngestOptions, family: str
+) -> Prefetched[tuple[Batch, np.ndarray, RepairStats]]:
+    """Read, parse and repair batches ahead, on a thread."""
+
+    def prepared() -> Iterator[tuple[Batch, np.ndarray, RepairStats]]:
+        for batch in batches(src, info, raw_bytes):
+            geoms = batch.geoms
+            if opts.swap_xy:
+                geoms = np.asarray(shapely.transform(geoms, lambda c: c[:, ::-1]), dtype=object)
+            fixed, stats = repair(geoms, family, batch.unreadable, batch.closed, promote=False)
+            yield batch, fixed, stats
+
+    return Prefetched(prepared())
+
+
+def _load(
+    opts: IngestOptions,
+    engine: Engine | None,
+    progress: Progress,
+    src: Source,
+    info: LayerInfo,
+    mapping: FieldMapping,
+    report: Report,
+    family: str,
+    reading: Prefetched[tuple[Batch, np.ndarray, RepairStats]] | None,
+) -> Report:
     texts = detect_text(src, info, opts.encoding, report)
     decision = _resolve_crs(opts, info, report, src.has_prj)
     srid = int(decision.epsg or 0)
@@ -230,14 +268,12 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
     geometry = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geometry")
     try:
         first = True
-        raw_bytes = frozenset(n for n, t in texts.items() if t.raw_bytes)
-        for batch in prefetched(batches(src, info, raw_bytes)):
+        if reading is None:
+            raw_bytes = frozenset(n for n, t in texts.items() if t.raw_bytes)
+            reading = _read(src, info, raw_bytes, opts, family)
+        for batch, fixed, stats in reading:
             n_in = len(batch.geoms)
             report.features_read += n_in
-            geoms = batch.geoms
-            if opts.swap_xy:
-                geoms = np.asarray(shapely.transform(geoms, lambda c: c[:, ::-1]), dtype=object)
-            fixed, stats = repair(geoms, family, batch.unreadable, batch.closed, promote=False)
             checks.note_repairs(state, stats, batch.offset)
             checks.note_remarks(state, batch.remarks)
             _check_position(opts, decision, fixed, first)
@@ -297,6 +333,8 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
         raise
     finally:
         geometry.shutdown(wait=True)
+        if reading is not None:
+            reading.close()
     return report
 
 

@@ -8,7 +8,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -361,56 +361,68 @@ def _next_batch(reader: Iterator[Any]) -> tuple[Any, list[str]]:
     return rb, remarks
 
 
-def prefetched(items: Iterator[T], timeout: float = 0.1) -> Iterator[T]:
-    """Run an iterator one item ahead on a thread: GDAL reads and shapely parses the next batch
-    while the caller works on this one. Errors surface where the item would have."""
-    if _register_error_handler is None:  # cannot keep GDAL quiet on another thread
-        yield from items
-        return
-    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
+class Prefetched(Iterator[T]):
+    """Run an iterator ahead on a thread from the moment it is made: GDAL reads and shapely
+    parses and repairs the next batch while the caller works on this one (or still detects
+    encodings). Items and errors come out in order; ``close`` stops the thread."""
 
-    def put(entry: tuple[str, Any]) -> bool:
-        while not stop.is_set():
+    def __init__(self, items: Iterator[T], timeout: float = 0.1) -> None:
+        self._items = items
+        self._timeout = timeout
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread: threading.Thread | None = None
+        if _register_error_handler is not None:  # else GDAL would print on another thread
+            self._thread = threading.Thread(target=self._run, name="read", daemon=True)
+            self._thread.start()
+
+    def _put(self, entry: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
             try:
-                q.put(entry, timeout=timeout)
+                self._queue.put(entry, timeout=self._timeout)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def run() -> None:
+    def _run(self) -> None:
         try:
             # GDAL keeps error handlers per thread and pyogrio installs its own (errors become
             # exceptions and warnings, not stderr lines) only on the thread that imported it.
             assert _register_error_handler is not None
             _register_error_handler()
-            for item in items:
-                if not put(("item", item)):
+            for item in self._items:
+                if not self._put(("item", item)):
                     break
             else:
-                put(("end", None))
+                self._put(("end", None))
         except BaseException as exc:  # handed to the caller
-            put(("error", exc))
+            self._put(("error", exc))
         finally:
-            close = getattr(items, "close", None)
+            close = getattr(self._items, "close", None)
             if close is not None:
                 close()
 
-    worker = threading.Thread(target=run, name="read", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = q.get()
-            if kind == "item":
-                yield value
-            elif kind == "end":
-                return
-            else:
-                raise value
-    finally:
-        stop.set()
-        worker.join()
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
+        if self._thread is None:
+            return next(self._items)
+        kind, value = self._queue.get()
+        if kind == "item":
+            return cast(T, value)
+        self.close()
+        if kind == "end":
+            raise StopIteration
+        raise value
+
+    def close(self) -> None:
+        """Stop reading ahead and wait for the thread."""
+        self._done = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def _parse_wkb(wkb: NDArray[np.object_]) -> tuple[NDArray[np.object_], list[int], list[int]]:
