@@ -7,7 +7,6 @@ import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
@@ -103,7 +102,8 @@ async def tile(
         hit = service.cached(tileset, zi, xi, yi, v, on)
         if hit is not None:
             return _respond(request, hit, IMMUTABLE)
-    outcome = await anyio.to_thread.run_sync(service.get, tileset, zi, xi, yi, v, on)
+    # On one of the tile service's threads, each with its own database connection.
+    outcome = await service.db.run(service.get, tileset, zi, xi, yi, v, on)
     if outcome.stale:
         query = {"v": outcome.version, **({"date": on.isoformat()} if on else {})}
         return Response(

@@ -41,15 +41,15 @@ def test_tiles_use_their_own_connections_and_survive_a_lost_one(
         db = c.app.state.tiles.db  # type: ignore[attr-defined]
         # Not borrowed from the engine's pool: lookups keep all of it.
         assert c.app.state.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
-        assert 1 <= len(db._idle) <= db.size
+        assert 1 <= len(db.held) <= db.size
         # The server drops them (a restart, a failover): the next tile still comes, on a new one.
-        _terminate(tiles_url, [held.dbapi.get_backend_pid() for held in db._idle])
+        _terminate(tiles_url, [held.dbapi.get_backend_pid() for held in db.held])
         with Statements(c.app) as seen:
             again = identity(c, url)
         assert again.status_code == 200 and again.content == first.content
         # Prepared again on the new connection, then run.
         assert [s.split()[0] for s in seen.statements][-2:] == ["PREPARE", "EXECUTE"]
-        assert db._open <= db.size
+        assert len(db.held) <= db.size
 
 
 def test_a_stale_version_renders_nothing(tiles_url: str) -> None:
