@@ -18,7 +18,6 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ingest.fields import load_mapping_file
-from ingest.pipeline import IngestOptions, run_ingest
 from planning import revisions
 from planning.db import make_engine
 from planning.errors import DatabaseUnavailable, InvalidInput, PlanningError
@@ -140,6 +139,10 @@ def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 
 def _run(ctx: click.Context, kind: str, kw: dict[str, Any], dry_run_only: bool = False) -> None:
+    # Imported here: numpy, shapely, pyproj and pyogrio (which loads pandas) cost every other
+    # `planning` command a second at start-up.
+    from ingest.pipeline import IngestOptions, run_ingest
+
     settings = _settings(ctx)
     for other, names in FIELD_OPTIONS.items():
         for name in names:

@@ -10,7 +10,6 @@ from typing import Any
 import click
 from sqlalchemy import text
 
-from ingest.pipeline import IngestOptions, run_ingest
 from planning.db import make_engine
 from planning.settings import Settings
 
@@ -40,6 +39,8 @@ def load_demo(settings: Settings, parcels: int, out: Path | None, echo: Any = cl
     folder = out or settings.data_dir / "demo" / f"p{parcels}"
     echo(f"generating the Huế demo ({parcels} parcels) in {folder}")
     files = generate_demo(folder, parcels=parcels)
+    from ingest.pipeline import IngestOptions, run_ingest  # not at start-up: see ingest.cli
+
     engine = make_engine(settings.resolved_database_url(), pool_size=1)
     common: dict[str, Any] = {
         "publish": True,
