@@ -17,9 +17,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from planning.db import ReadPool
 
-# Threads (and so connections) per process. A cold tile is bound by the database's CPU, so a
-# few keep it busy; more would only queue inside PostgreSQL and contend for the GIL here.
-SIZE = 4
+# Threads (and so connections) per process, as many as the engine's default pool_size. A cold
+# tile is bound by the database's CPU: a few keep it busy, many more would only queue inside
+# PostgreSQL and contend for the GIL here (and on a machine shared with other work, far fewer
+# than other services' pools get a smaller share of the CPU).
+SIZE = 8
 WAIT_S = 5.0  # like the engine's pool_timeout: a tile not started by then is a 503
 RECYCLE_S = 1800.0  # like the engine's pool_recycle
 T = TypeVar("T")

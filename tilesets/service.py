@@ -65,9 +65,10 @@ class TileService:
     ) -> Outcome:
         """Return the tile for the current data (rendered when not cached).
 
-        One round trip when the tile is not cached: a prepared statement, run outside any
-        transaction, answers the data version and the tile from one snapshot (and renders
-        nothing for a stale version)."""
+        Runs on one of the service's threads (``await service.db.run(service.get, ...)``): it
+        uses that thread's connection. One round trip when the tile is not cached: one
+        statement, outside any transaction, answers the data version and the tile from one
+        snapshot (and renders nothing for a stale version)."""
         check_tile(tileset(name), z, x, y)
         day = on or date.today()
         # A tile cached under the version asked for (or, unversioned, the last one seen) only
