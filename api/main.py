@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await task
             await _flush_usage(app)
             await limiter.close()
+            app.state.tiles.dispose()
             app.state.reader.dispose()
             primary_reads.dispose()
             app.state.engine.dispose()
