@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2_000_000, ge=1024, description="largest request body")
     cors_origins: str = Field(default="", description="comma-separated origins allowed by CORS")
     # A few statements at once per worker keep a database's cores busy; more only lengthen the
-    # tail (bench/RESULTS.md: at 32 connections on 2 cores, 4 per worker halved the p99 of 8).
+    # tail (bench/RESULTS.md: at 32 connections on 2 cores, 4 per worker gave the throughput of
+    # 8 with a p99 of 84 ms instead of 136).
     pool_size: int = Field(default=4, ge=1, le=100, description="database connections per worker")
     statement_timeout_ms: int = Field(default=10_000, ge=100, description="per SQL statement")
     tile_cache_mb: int = Field(
