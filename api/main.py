@@ -31,7 +31,6 @@ from api.routers import (
     usage,
     web,
 )
-from planning.connections import OwnConnections
 from planning.db import ReadPool
 from planning.keys import server_secret
 from planning.settings import Settings
@@ -155,10 +154,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for url in settings.replica_urls()
         ]
         app.state.reader = ReadPool(primary_reads, replicas)
-        # Point lookups run on a few threads of their own, each with its own connection (one
-        # thread hop and one round trip per lookup); at most pool_size at once per worker, the
-        # rest queue first come, first served.
-        app.state.lookups = OwnConnections(app.state.reader, settings.pool_size, "lookups")
+        # Hot read paths (api.deps.read) wait here, first come first served, rather than in
+        # the pool: at most pool_size of them hold a connection at once, so the pool never
+        # opens and closes overflow connections under load.
+        app.state.read_slots = asyncio.Semaphore(settings.pool_size)
         app.state.secret = server_secret(settings)
         app.state.tiles = TileService(app.state.reader, settings.tile_cache_mb)
         task = asyncio.create_task(_usage_loop(app))
@@ -175,7 +174,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await _flush_usage(app)
             await limiter.close()
             app.state.tiles.dispose()
-            app.state.lookups.dispose()
             app.state.reader.dispose()
             primary_reads.dispose()
             app.state.engine.dispose()

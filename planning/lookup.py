@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Connection, Row, text
 
 from planning.catalogue import fold
-from planning.connections import OwnConnections
 from planning.errors import Conflict, InvalidInput, NotFound
 from planning.location import Location, in_zone
 from planning.revisions import data_version
@@ -46,26 +45,21 @@ def _positional(name: str) -> tuple[tuple[str, ...], str]:
     return names, body
 
 
-@cache
-def prepared_statement(name: str) -> tuple[str, str]:
-    """Return (PREPARE command, EXECUTE command with pyformat parameters) for a SQL file."""
-    names, body = _positional(name)
-    args = ", ".join(f"%({n})s" for n in names)
-    return f"PREPARE planning_{name} AS {body}", f"EXECUTE planning_{name}({args})"
-
-
 def run_prepared(conn: Connection, name: str, params: dict[str, Any]) -> Row[Any]:
     """Run a SQL file as a server-side prepared statement of this connection; return its row.
 
     psycopg2 sends statements as text, so PostgreSQL would parse and plan the hot lookup on
     every request, which costs more than running it; prepared once per connection, it is only
     executed. (The pool clears ``info`` when it replaces a connection.)"""
-    prepare, execute = prepared_statement(name)
+    names, body = _positional(name)
     prepared = conn.connection.info.setdefault("planning_prepared", set())
     if name not in prepared:
-        conn.exec_driver_sql(prepare)
+        conn.exec_driver_sql(f"PREPARE planning_{name} AS {body}")
         prepared.add(name)
-    return conn.exec_driver_sql(execute, params).one()
+    args = ", ".join(f"%({n})s" for n in names)
+    return conn.exec_driver_sql(
+        f"EXECUTE planning_{name}({args})", {n: params[n] for n in names}
+    ).one()
 
 
 def _r2(v: float | None) -> float | None:
@@ -143,38 +137,23 @@ def parcel_json(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def point_params(loc: Location, on: date) -> dict[str, Any]:
-    """Return the parameters of the point lookup statement (``lookup_point.sql``)."""
-    return {
-        "lon": loc.lon,
-        "lat": loc.lat,
-        "x": loc.x,
-        "y": loc.y,
-        "epsg": loc.epsg,
-        "d": on,
-        "tol": BOUNDARY_TOLERANCE_M,
-        "deg": red_line_box_degrees(loc.lat),
-        "radius": RED_LINE_RADIUS_M,
-    }
-
-
 def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
     """Return every applicable plan with its zones at a point, the parcel and the red line."""
-    return point_answer(tuple(run_prepared(conn, "lookup_point", point_params(loc, on))), loc, on)
-
-
-def point_lookup_on(db: OwnConnections, loc: Location, on: date) -> dict[str, Any]:
-    """The same as ``point_lookup``, on a connection of ``db`` (run it on ``db``'s threads)."""
-    prepare, execute = prepared_statement("lookup_point")
-    row = db.execute(execute, point_params(loc, on), prepare=("lookup_point", prepare))
-    return point_answer(tuple(row), loc, on)
-
-
-def point_answer(row: tuple[Any, ...], loc: Location, on: date) -> dict[str, Any]:
-    """Build the answer from the row of the point lookup statement (zones, parcel, red line,
-    data version, nearest plan's plane)."""
-    zones, parcel, red, version, nearest_srid = row
-    groups = _by_plan(zones)
+    row = run_prepared(
+        conn,
+        "lookup_point",
+        {
+            "lon": loc.lon,
+            "lat": loc.lat,
+            "x": loc.x,
+            "y": loc.y,
+            "epsg": loc.epsg,
+            "d": on,
+            "tol": BOUNDARY_TOLERANCE_M,
+            "deg": red_line_box_degrees(loc.lat),
+            "radius": RED_LINE_RADIUS_M,
+        },
+    )
     plans = [
         {
             "plan": plan_json(first),
@@ -185,18 +164,22 @@ def point_answer(row: tuple[Any, ...], loc: Location, on: date) -> dict[str, Any
             },
             "zones": [zone_json(z) for z in sorted(zs, key=lambda z: (z["lot"] or "", z["id"]))],
         }
-        for first, zs in groups
+        for first, zs in _by_plan(row.zones)
     ]
+    red = row.red_line
     if loc.zone_guessed:
         # Echo VN-2000 coordinates in the plane of the data: the governing plan's, the parcel's,
         # else the nearest plan's (the meridian nearest the longitude may be another province's).
-        srid = groups[0][0]["srid"] if zones else (parcel["srid"] if parcel else nearest_srid)
+        if row.zones:
+            srid = _by_plan(row.zones)[0][0]["srid"]
+        else:
+            srid = row.parcel["srid"] if row.parcel else row.nearest_srid
         if srid is not None:
             loc = in_zone(loc, int(srid))
     return {
         "location": location_json(loc),
         "date": on.isoformat(),
-        "parcel": parcel_json(parcel) if parcel else None,
+        "parcel": parcel_json(row.parcel) if row.parcel else None,
         "plans": plans,
         "red_line": (
             {
@@ -208,7 +191,7 @@ def point_answer(row: tuple[Any, ...], loc: Location, on: date) -> dict[str, Any
             if red
             else None
         ),
-        "data_version": int(version),
+        "data_version": int(row.data_version),
         "disclaimer": DISCLAIMER,
     }
 

@@ -9,21 +9,16 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from planning.connections import OwnConnections
 from planning.db import ReadPool
 from planning.revisions import DATA_VERSION_SQL
 from tilesets.cache import Tile, TileCache, make_tile
+from tilesets.connections import TileConnections
 from tilesets.render import check_tile, statement, tile_params, tileset
 
 # How long a data version read from the database is trusted by the cache-only path. A publish
 # made by another process is noticed within this time (or at once by any request that reads the
 # version: a TileJSON, an unversioned tile, a cache miss).
 VERSION_TTL_S = 1.0
-# Threads (and so connections) per process for cold tiles. A cold tile is bound by the
-# database's CPU: a few keep it busy, many more would only queue inside PostgreSQL and contend
-# for the GIL here (and on a machine shared with other work, far fewer than other services'
-# pools get a smaller share of the CPU).
-TILE_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -42,7 +37,7 @@ class TileService:
         self, engine: Engine | ReadPool, cache_mb: int, version_ttl_s: float = VERSION_TTL_S
     ) -> None:
         self.engine = engine
-        self.db = OwnConnections(engine, TILE_THREADS, "tiles")
+        self.db = TileConnections(engine)
         self.cache = TileCache(cache_mb * 1024 * 1024)
         self.version_ttl_s = version_ttl_s
         self._version = -1

@@ -15,18 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import psycopg2
 import pytest
-from fastapi.testclient import TestClient
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
-from api.main import create_app
 from planning.location import from_lonlat, from_projected
 from planning.lookup import BOUNDARY_TOLERANCE_M, RED_LINE_RADIUS_M, point_lookup
 from planning.revisions import discard
-from tests.api.conftest import settings_for
 from tests.api.dataset import EFFECTIVE, EPSG, ingest, lonlat
 
 AREA = (102.0, 8.0, 110.0, 23.5)
@@ -209,32 +204,3 @@ def test_lonlat_point_outside_every_zone_is_echoed_in_the_plans_plane(
     assert answer["plans"] == [] and answer["parcel"] is None
     assert answer["location"]["vn2000"]["crs"] == f"EPSG:{EPSG}"
     assert answer["location"]["vn2000"]["x"] == pytest.approx(X0 + 1_500, abs=0.01)
-
-
-def test_lookups_use_their_own_connections_and_survive_a_lost_one(
-    db_url: str, loaded: dict[str, int]
-) -> None:
-    lon, lat = lonlat(X0 + 1_500, Y0 + 500)  # in the block OM-1
-    with TestClient(create_app(settings_for(db_url))) as c:
-        first = c.get(f"/v1/lookup?lon={lon}&lat={lat}")
-        assert first.status_code == 200
-        assert [z["lot"] for p in first.json()["plans"] for z in p["zones"]] == ["OM-1"]
-        db = c.app.state.lookups  # type: ignore[attr-defined]
-        # Not borrowed from the pool: nothing is checked out between requests.
-        assert c.app.state.reader.primary.pool.checkedout() == 0  # type: ignore[attr-defined]
-        assert 1 <= len(db.held) <= db.size
-        # The server drops them (a restart, a failover): the next lookup still answers.
-        admin = engine_admin(db_url)
-        with admin.cursor() as cur:
-            for held in db.held:
-                cur.execute("SELECT pg_terminate_backend(%s)", (held.dbapi.get_backend_pid(),))
-        admin.close()
-        again = c.get(f"/v1/lookup?lon={lon}&lat={lat}")
-        assert again.status_code == 200 and again.json() == first.json()
-
-
-def engine_admin(url: str):  # type: ignore[no-untyped-def]
-    u = make_url(url)
-    admin = psycopg2.connect(host=u.host, port=u.port, user=u.username, dbname="postgres")
-    admin.autocommit = True
-    return admin

@@ -1,5 +1,5 @@
-"""Connections a hot path keeps for itself (cold tiles, point lookups): one per thread of its
-own, in autocommit, statements prepared once."""
+"""Database connections the tile service keeps for itself: one per thread of its own, in
+autocommit, statements prepared once."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from planning.db import ReadPool
 
-WAIT_S = 5.0  # like the engine's pool_timeout: work not started by then is a 503
+# Threads (and so connections) per process, as many as the engine's default pool_size. A cold
+# tile is bound by the database's CPU: a few keep it busy, many more would only queue inside
+# PostgreSQL and contend for the GIL here (and on a machine shared with other work, far fewer
+# than other services' pools get a smaller share of the CPU).
+SIZE = 8
+WAIT_S = 5.0  # like the engine's pool_timeout: a tile not started by then is a 503
 RECYCLE_S = 1800.0  # like the engine's pool_recycle
 T = TypeVar("T")
 
@@ -33,20 +38,19 @@ class _Held:
         self.prepared: set[str] = set()
 
 
-class OwnConnections:
+class TileConnections:
     """A few threads, each with a connection taken out of the engine's pool for good (detached,
     so it does not count against the pool), used directly through the driver.
 
-    A request then costs one thread hop and one round trip, and no per-request bookkeeping:
+    A cold tile then costs one thread hop and one round trip, and no per-request bookkeeping:
     no pool checkout and check-in, no isolation level set and reset, no BEGIN and ROLLBACK.
     Connections come from the engine (or the replica pool, which picks a replica that
     answers); one found broken is dropped and the statement retried once on a new one."""
 
-    def __init__(self, engine: Engine | ReadPool, size: int, name: str) -> None:
+    def __init__(self, engine: Engine | ReadPool, size: int = SIZE) -> None:
         self.engine = engine
         self.size = size
-        self.name = name
-        self._executor = ThreadPoolExecutor(size, thread_name_prefix=name)
+        self._executor = ThreadPoolExecutor(size, thread_name_prefix="tiles")
         self._local = threading.local()
         self._lock = threading.Lock()
         self.held: list[_Held] = []  # every open connection (tests look at them)
@@ -68,7 +72,7 @@ class OwnConnections:
             if started.is_set():
                 return await future  # running: the statement timeout bounds it
             future.cancel()
-            raise PoolTimeout(f"no {self.name} database connection free") from None
+            raise PoolTimeout("no tile database connection free") from None
 
     def _connect(self) -> _Held:
         conn = self.engine.connect()
@@ -77,9 +81,6 @@ class OwnConnections:
         # The pool forgets it (and may open another in its place); closing it is ours to do.
         fairy.detach()
         dbapi.autocommit = True
-        # It may have served the pool before: forget what was prepared on it there.
-        with dbapi.cursor() as cur:
-            cur.execute("DEALLOCATE ALL")
         held = _Held(dbapi)
         with self._lock:
             self.held.append(held)
