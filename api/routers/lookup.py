@@ -69,10 +69,8 @@ def locate(
     return from_projected(x, y, epsg, area, northing_first=axis == "ne")
 
 
-class PointQuery(BaseModel):
-    """The query string of GET /v1/lookup (validated in one go: see api.query)."""
-
-    model_config = ConfigDict(extra="ignore")
+class PointFields(BaseModel):
+    """A point in any accepted form (see ``locate``)."""
 
     lon: float | None = None
     lat: float | None = None
@@ -81,6 +79,13 @@ class PointQuery(BaseModel):
     crs: str | None = Field(default=None, max_length=60)
     province: str | None = Field(default=None, max_length=3)
     axis: Literal["en", "ne"] = "en"
+
+
+class PointQuery(PointFields):
+    """The query string of GET /v1/lookup (validated in one go: see api.query)."""
+
+    model_config = ConfigDict(extra="ignore")
+
     date: dt.date | None = None
 
 
@@ -162,17 +167,10 @@ def lookup_geometry(
     return geometry_breakdown(conn, settings, body.geometry, crs, body.date or date.today())
 
 
-class BatchItem(BaseModel):
+class BatchItem(PointFields):
     """One point or parcel key."""
 
     id: str | None = Field(default=None, max_length=100)
-    lon: float | None = None
-    lat: float | None = None
-    x: float | None = None
-    y: float | None = None
-    crs: str | None = Field(default=None, max_length=60)
-    province: str | None = Field(default=None, max_length=3)
-    axis: Literal["en", "ne"] = "en"
     commune: str | None = Field(default=None, max_length=10)
     sheet: str | None = Field(default=None, max_length=20)
     parcel: str | None = Field(default=None, max_length=20)
