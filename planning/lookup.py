@@ -414,13 +414,15 @@ def current_data_version(conn: Connection) -> int:
 
 
 # The 50 nearest zones by index (KNN), then the nearest published one within ~50 km.
+# The same rule as the nearest_srid column of sql/lookup_point.sql: the nearest published zone
+# within 0.5°, found through its small pieces (exact distances the index checks stay cheap).
 NEAREST_PLAN_SQL = """
-SELECT r.srid FROM (
-  SELECT z.revision_id, z.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS d
-  FROM planning.zone z ORDER BY d LIMIT 50) n
-JOIN planning.revision r ON r.id = n.revision_id
-WHERE r.state = 'published' AND n.d < 0.5
-ORDER BY n.d LIMIT 1
+SELECT r.srid
+FROM planning.zone_piece zp JOIN planning.revision r ON r.id = zp.revision_id
+WHERE r.state = 'published'
+  AND ST_DWithin(zp.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 0.5)
+ORDER BY zp.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
+LIMIT 1
 """
 AREA_SQL = """
 SELECT ST_SRID(g) AS srid, ST_X(c) AS lon, ST_Y(c) AS lat FROM (

@@ -16,12 +16,15 @@ from typing import Any
 
 import geopandas as gpd
 import pytest
+from fastapi.testclient import TestClient
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import Engine, text
 
+from api.main import create_app
 from planning.location import from_lonlat, from_projected
 from planning.lookup import BOUNDARY_TOLERANCE_M, RED_LINE_RADIUS_M, point_lookup
 from planning.revisions import discard
+from tests.api.conftest import settings_for
 from tests.api.dataset import EFFECTIVE, EPSG, ingest, lonlat
 
 AREA = (102.0, 8.0, 110.0, 23.5)
@@ -204,3 +207,22 @@ def test_lonlat_point_outside_every_zone_is_echoed_in_the_plans_plane(
     assert answer["plans"] == [] and answer["parcel"] is None
     assert answer["location"]["vn2000"]["crs"] == f"EPSG:{EPSG}"
     assert answer["location"]["vn2000"]["x"] == pytest.approx(X0 + 1_500, abs=0.01)
+
+
+def test_wgs84_polygon_outside_every_zone_is_measured_in_the_nearest_plans_plane(
+    db_url: str, loaded: dict[str, int]
+) -> None:
+    # 2 km north of everything: no zone; its area is planar in the nearest plan's plane (9214),
+    # not in the plane of the meridian nearest its longitude (107.5°, EPSG:9216).
+    square = Polygon(
+        [(X0 + 1_500 + dx, Y0 + 2_500 + dy) for dx, dy in ((0, 0), (40, 0), (40, 30), (0, 30))]
+    )
+    ring = [list(lonlat(x, y)) for x, y in square.exterior.coords]
+    with TestClient(create_app(settings_for(db_url))) as c:
+        r = c.post(
+            "/v1/lookup/geometry", json={"geometry": {"type": "Polygon", "coordinates": [ring]}}
+        )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["plans"] == [] and body["crs"] == f"EPSG:{EPSG}"
+    assert body["area_m2"] == pytest.approx(square.area, abs=0.01)
