@@ -79,13 +79,12 @@ async def read(request: Request, work: Callable[[Connection], T]) -> T:
         slots.release()
 
 
-def json_response(body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any) -> Response:
     """Answer JSON serialised once, by json.dumps (no response-model validation on hot paths:
     tests check those answers against the OpenAPI schema)."""
     return Response(
         json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         media_type="application/json",
-        headers=headers,
     )
 
 

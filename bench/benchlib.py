@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -159,25 +160,35 @@ def server(name: str, cmd: list[str], env: dict[str, str], port: int, probe: str
         logfile.close()
 
 
-def ours(db: str, port: int, workers: int = 2, **extra: str) -> Any:
-    """Serve this project with `planning serve` (httptools, uvloop)."""
-    env = {
+def _ours_env(db: str, **extra: str) -> dict[str, str]:
+    """The environment of this project's server on a bench database (no quota in the way)."""
+    return {
         **os.environ,
         "PLANNING_DATABASE_URL": sqlalchemy_url(db),
         "PLANNING_ANON_QUOTA_PER_MIN": "1000000000",
         **extra,
     }
+
+
+def load_args(ap: argparse.ArgumentParser) -> None:
+    """Add the options every HTTP load benchmark takes."""
+    ap.add_argument("--db", default="bench_api")
+    ap.add_argument("--parcels", type=int, default=200_000)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=32)
+
+
+def ours(db: str, port: int, workers: int = 2, **extra: str) -> Any:
+    """Serve this project with `planning serve` (httptools, uvloop)."""
+    env = _ours_env(db, **extra)
     cmd = [str(VENV_BIN / "planning"), "serve", "--workers", str(workers), "--port", str(port)]
     return server("planning", cmd, env, port, "/healthz")
 
 
 def ours_h11(db: str, port: int, workers: int = 2) -> Any:
     """Serve this project with plain uvicorn (h11, asyncio): the TCP_NODELAY control."""
-    env = {
-        **os.environ,
-        "PLANNING_DATABASE_URL": sqlalchemy_url(db),
-        "PLANNING_ANON_QUOTA_PER_MIN": "1000000000",
-    }
+    env = _ours_env(db)
     cmd = [
         str(VENV_BIN / "uvicorn"),
         "api.main:create_app",

@@ -86,11 +86,7 @@ def pgbench_scripts(box: tuple[float, float, float, float]) -> dict[str, Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--db", default="bench_api")
-    ap.add_argument("--parcels", type=int, default=200_000)
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=32)
+    B.load_args(ap)
     ap.add_argument(
         "--pool-sizes",
         default="4,8",

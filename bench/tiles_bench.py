@@ -99,11 +99,7 @@ def sizes(base: str, template: str, z: int, tiles: list[tuple[int, int]]) -> dic
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--db", default="bench_api")
-    ap.add_argument("--parcels", type=int, default=200_000)
-    ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=32)
+    B.load_args(ap)
     ap.add_argument("--zooms", default="14,15,16,17")
     args = ap.parse_args()
     B.need("wrk", "apt-get install -y wrk")
