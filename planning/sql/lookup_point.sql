@@ -16,12 +16,18 @@ live AS (
     WHERE r.state = 'published' AND r.effective_from <= :d
       AND (r.effective_to IS NULL OR :d < r.effective_to)
 ),
+-- The pieces near the point, from one scan of the index (joined to live, the scan would run
+-- once per revision in force).
+zone_near AS MATERIALIZED (
+    SELECT zp.zone_id, zp.revision_id, zp.geom_native
+    FROM planning.zone_piece zp
+    WHERE zp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 1e-6)
+),
 hit AS (
-    SELECT DISTINCT zp.zone_id, live.id AS revision_id
-    FROM pt
-    JOIN planning.zone_piece zp ON zp.geom && ST_Expand(pt.g, 1e-6)
-    JOIN live ON live.id = zp.revision_id
-    WHERE ST_DWithin(zp.geom_native, live.at, :tol)
+    SELECT DISTINCT zn.zone_id, live.id AS revision_id
+    FROM zone_near zn
+    JOIN live ON live.id = zn.revision_id
+    WHERE ST_DWithin(zn.geom_native, live.at, :tol)
 ),
 zones AS (
     SELECT p.code AS plan_code, p.name AS plan_name, p.level, p.decision, p.decision_date,
@@ -47,15 +53,19 @@ parcel AS (
     ORDER BY pa.id
     LIMIT 1
 ),
+red_line_near AS MATERIALIZED (
+    SELECT rp.red_line_id, rp.revision_id, rp.geom_native
+    FROM planning.red_line_piece rp
+    WHERE rp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :deg)
+),
 near AS (
     -- The nearest piece of each red line in reach: the line's distance is its nearest piece's.
-    SELECT rp.red_line_id, live.plan_id, min(ST_Distance(rp.geom_native, live.at)) AS distance_m
-    FROM pt
-    JOIN planning.red_line_piece rp ON rp.geom && ST_Expand(pt.g, :deg)
-    JOIN live ON live.id = rp.revision_id
-    WHERE ST_DWithin(rp.geom_native, live.at, :radius)
-    GROUP BY rp.red_line_id, live.plan_id
-    ORDER BY distance_m, rp.red_line_id
+    SELECT rn.red_line_id, live.plan_id, min(ST_Distance(rn.geom_native, live.at)) AS distance_m
+    FROM red_line_near rn
+    JOIN live ON live.id = rn.revision_id
+    WHERE ST_DWithin(rn.geom_native, live.at, :radius)
+    GROUP BY rn.red_line_id, live.plan_id
+    ORDER BY distance_m, rn.red_line_id
     LIMIT 1
 ),
 red AS (
