@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -124,21 +125,16 @@ def is_vietnamese_syllable(token: str) -> bool:
     )
 
 
+# A token is a run of characters that are none of: ASCII non-letters, whitespace (re's \s is
+# str.isspace for str patterns), the extra separators above.
+_TOKEN = re.compile(
+    r"[^\s\x00-\x40\x5b-\x60\x7b-\x7f" + re.escape("".join(sorted(_EXTRA_SEPARATORS))) + "]+"
+)
+
+
 def tokenize(text: str) -> list[str]:
     """Split text into word tokens (separators: spaces, ASCII non-letters, quotes and dashes)."""
-    tokens: list[str] = []
-    current: list[str] = []
-    for char in text:
-        ascii_separator = char.isascii() and not char.isalpha()
-        if ascii_separator or char.isspace() or char in _EXTRA_SEPARATORS:
-            if current:
-                tokens.append("".join(current))
-                current = []
-        else:
-            current.append(char)
-    if current:
-        tokens.append("".join(current))
-    return tokens
+    return _TOKEN.findall(text)
 
 
 def count_syllables(text: str) -> tuple[int, int]:
