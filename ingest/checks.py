@@ -99,11 +99,12 @@ def note_remarks(state: State, remarks: list[str]) -> None:
     state.remarks.extend(r[:160] for r in remarks[: max(0, 10 - len(state.remarks))])
 
 
-def outside_area(wgs: NDArray[np.object_], area: tuple[float, float, float, float]) -> list[int]:
-    """Return the indices of geometries not entirely inside the service area."""
-    if not len(wgs):
+def outside_area(bounds: NDArray[np.float64], area: tuple[float, float, float, float]) -> list[int]:
+    """Return the indices of geometries (by their lon/lat bounds) not entirely inside the
+    service area."""
+    if not len(bounds):
         return []
-    b = shapely.bounds(wgs)
+    b = bounds
     bad = (b[:, 0] < area[0]) | (b[:, 1] < area[1]) | (b[:, 2] > area[2]) | (b[:, 3] > area[3])
     return np.flatnonzero(bad).tolist()
 

@@ -8,16 +8,18 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from itertools import repeat
 from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
 
 from ingest import copy as C
+from ingest import ewkb as E
 from ingest import values as V
 from ingest.fields import FieldMapping
 from planning.catalogue import category_for_function, fold, normalise_code
@@ -66,7 +68,7 @@ class Rows:
     """Encoded COPY columns (in COLUMNS order, after revision_id; the geometry ones are added
     by the caller), plus facts the checks need."""
 
-    columns: list[list[bytes]] = field(default_factory=list)
+    columns: list[C.Field] = field(default_factory=list)
     count: int = 0
     keys: list[tuple[str, str, str]] = field(default_factory=list)  # parcels
     codes: list[str | None] = field(default_factory=list)  # zoning
@@ -92,6 +94,9 @@ def _json_value(v: Any) -> Any:
 _ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _ENCODE_STR = encode_basestring
 _PLAIN = (str, int, bool)
+_TEXT = pa.large_string()
+_QUOTE = pa.scalar('"', _TEXT)
+_NOTHING = pa.scalar("", _TEXT)
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 
 
@@ -159,16 +164,21 @@ def reproject(geoms: NDArray[np.object_], transformer: Transformer) -> NDArray[n
 def geometry_columns(
     kind: str,
     native: NDArray[np.object_],
-    wgs84: NDArray[np.object_],
+    to84: Transformer,
     srid: int,
     metric: NDArray[np.object_] | None = None,
-) -> list[list[bytes]]:
-    """Return the last three COPY columns: area (or length), geometry, native geometry."""
+) -> tuple[list[C.Field], NDArray[np.float64]]:
+    """Return the last three COPY columns (area or length, geometry, native geometry) and the
+    lon/lat bounds of each geometry."""
     # Areas and lengths are planar in `metric` (the native geometries projected to a VN-2000
     # zone when the native CRS is geographic), else in the native CRS.
     planar = native if metric is None else metric
     size = shapely.area(planar) if kind != "red_lines" else shapely.length(planar)
-    return [C.float_field(size.tolist()), C.ewkb_field(wgs84, 4326), C.ewkb_field(native, srid)]
+    parts = E.parts(native, "line" if kind == "red_lines" else "polygon")
+    wgs84 = E.reproject(parts, to84)
+    layout = E.Layout(parts)
+    columns = [C.float_field(size), [layout.field(wgs84, 4326)], [layout.field(parts.coords, srid)]]
+    return columns, E.bounds(parts, wgs84)
 
 
 def build_rows(
@@ -272,20 +282,49 @@ def _texts(values: list[Any]) -> list[str | None]:
     return [_text(v) for v in values]
 
 
-def attrs_json(names: list[str], values: list[list[Any]], n: int) -> list[str]:
+def attrs_json(names: list[str], values: list[list[Any]], n: int) -> pa.Array:
     """Return the JSON object of each row's original attributes (as json.dumps of the dict)."""
     if len(set(names)) != len(names):  # a later field of the same name wins, as in a dict
         rows = zip(*(_json_column(v) for v in values), strict=True) if values else [()] * n
-        return [_ENCODE(dict(zip(names, row, strict=True))) for row in rows]
-    if not names:
-        return ["{}"] * n
+        return pa.array([_ENCODE(dict(zip(names, row, strict=True))) for row in rows], _TEXT)
+    if not names or not n:
+        return pa.array(["{}"] * n, _TEXT)
+    # Each value's JSON is made once per distinct value; Arrow joins the pieces row by row.
     parts: list[Any] = []
     for i, (name, column) in enumerate(zip(names, values, strict=True)):
         key = ("{" if i == 0 else ", ") + _ENCODE(name) + ": "
-        parts.append(repeat(key, n))
-        parts.append(_json_texts(_json_column(column)))
-    parts.append(repeat("}", n))
-    return list(map("".join, zip(*parts, strict=True)))
+        parts.append(pa.scalar(key, _TEXT))
+        parts.append(_json_array(_json_column(column)))
+    return pc.binary_join_element_wise(*parts, pa.scalar("}", _TEXT), _NOTHING)
+
+
+def _json_array(values: list[Any]) -> pa.Array:
+    """Encode each value of a JSON-ready column as JSON text, by Arrow for a column of text
+    with nothing to escape or of whole numbers (int64)."""
+    types = set(map(type, values))
+    if types <= {str, type(None)}:
+        arr = pa.array(values, _TEXT)
+        if not _needs_escape(arr):
+            return pc.binary_join_element_wise(_QUOTE, arr, _QUOTE, _NOTHING).fill_null("null")
+    elif types <= {int, type(None)}:
+        try:
+            arr = pa.array(values, pa.int64())
+        except (OverflowError, pa.ArrowException):
+            pass
+        else:
+            return arr.cast(_TEXT).fill_null("null")
+    return pa.array(_json_texts(values), _TEXT)
+
+
+def _needs_escape(arr: pa.Array) -> bool:
+    """Tell whether some text holds a character JSON escapes (a quote, a backslash, a control
+    character): bytes below 0x20, 0x22 and 0x5c stand only for those in UTF-8."""
+    offsets, data = arr.buffers()[1:3]
+    if data is None:
+        return False
+    start, end = np.frombuffer(offsets, dtype=np.int64)[[arr.offset, arr.offset + len(arr)]]
+    b = np.frombuffer(data, dtype=np.uint8)[start:end]
+    return bool(((b < 0x20) | (b == 0x22) | (b == 0x5C)).any())
 
 
 def _json_texts(values: list[Any]) -> list[str]:

@@ -131,28 +131,29 @@ class Loader:
             self.conn.execute(text(create_revision_table(self.revision_id)))
         return self.revision_id
 
-    def copy(self, columns: list[list[bytes]], rows: list[int] | None = None) -> None:
+    def copy(self, columns: list[C.Field], rows: list[int] | None = None) -> None:
         """Append feature rows with COPY in the background; the caller prepares the next batch.
 
         ``columns`` are encoded (ingest.copy) in COLUMNS order; ``rows`` picks the rows to load
         (all when None). PostgreSQL ingests a batch on one core while Python builds the next on
         the other; at most one batch is in flight, and its error surfaces at the next call or at
-        finish."""
-        if self.conn is None or not columns or not (len(columns[0]) if rows is None else rows):
+        finish. The payload is joined on the COPY thread too (Arrow, without the GIL)."""
+        n = C.row_count(columns)
+        if self.conn is None or not (n if rows is None else rows):
             return
         assert self.revision_id is not None
-        rid = C.constant_int(self.revision_id, len(columns[0]))
-        data = C.payload([rid, *columns], rows)
+        all_columns = [C.constant_int(self.revision_id, n), *columns]
         self._wait()
-        self._pending = self._pool.submit(self._copy_now, data)
+        self._pending = self._pool.submit(self._copy_now, all_columns, rows)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
 
-    def _copy_now(self, data: bytes) -> None:
+    def _copy_now(self, columns: list[C.Field], rows: list[int] | None) -> None:
         assert self.conn is not None
+        data = C.payload(columns, rows)
         cols = ", ".join(("revision_id", *COLUMNS[self.kind]))
         raw = self.conn.connection.dbapi_connection
         assert raw is not None

@@ -19,6 +19,7 @@ from pyproj import Transformer
 from sqlalchemy import Engine
 
 from ingest import checks
+from ingest.copy import Field
 from ingest.features import build_rows, commune_text, geometry_columns, reproject
 from ingest.fields import FieldMapping, resolve_mapping
 from ingest.geometry import RepairStats, repair
@@ -304,9 +305,9 @@ def _load(
             rows = build_rows(
                 opts.kind, mapping, info.fields, columns, len(native), commune_default
             )
-            wgs, metric, geometry_cols = projected.result()
+            metric, geometry_cols, bounds84 = projected.result()
             rows.columns.extend(geometry_cols)
-            outside = checks.outside_area(wgs, opts.service_area)
+            outside = checks.outside_area(bounds84, opts.service_area)
             state.outside.extend(int(batch.offset + np.flatnonzero(keep)[i]) for i in outside)
             loadable = _loadable(opts.kind, rows.count, rows.keys, state)
             state.absorb(rows, metric, batch.offset, np.flatnonzero(keep))
@@ -344,11 +345,12 @@ def _project(
     to84: Transformer,
     area_tf: Transformer | None,
     srid: int,
-) -> tuple[np.ndarray, np.ndarray, list[list[bytes]]]:
-    """Reproject a batch to lon/lat (and its area plane) and encode its geometry columns."""
-    wgs = reproject(native, to84)
+) -> tuple[np.ndarray, list[Field], np.ndarray]:
+    """Return a batch's area geometries (native, or in the area plane), its geometry columns
+    and their lon/lat bounds."""
     metric = native if area_tf is None else reproject(native, area_tf)
-    return wgs, metric, geometry_columns(kind, native, wgs, srid, metric)
+    columns, bounds84 = geometry_columns(kind, native, to84, srid, metric)
+    return metric, columns, bounds84
 
 
 def _commune_source(opts: IngestOptions, mapping: FieldMapping, report: Report) -> None:
