@@ -75,6 +75,7 @@ class Loader:
         self.revision_id: int | None = None
         self.kind = ""
         self.table = ""
+        self._attached = False
 
     def begin(
         self,
@@ -146,6 +147,25 @@ class Loader:
         self._wait()
         self._pending = self._pool.submit(self._copy_now, all_columns, rows)
 
+    def end_of_rows(self) -> None:
+        """Index a parcels revision's table once its last rows are sent, on the COPY thread and
+        in the load's transaction, while the caller grades the checks."""
+        if self.conn is None or self.kind != "parcels" or self._attached:
+            return
+        assert self.revision_id is not None
+        statements = attach_revision_table(self.revision_id)
+        previous = self._pending
+        conn = self.conn
+
+        def attach() -> None:
+            if previous is not None:
+                previous.result()  # the last COPY's error, not a failed index build's
+            for statement in statements:
+                conn.execute(text(statement))
+
+        self._attached = True
+        self._pending = self._pool.submit(attach)
+
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
@@ -196,7 +216,7 @@ class Loader:
         if self.kind == "zoning":
             # The plan's outline for the plans tileset, in the same transaction as its zones.
             compute_boundary(self.conn, self.revision_id)
-        if self.kind == "parcels":
+        if self.kind == "parcels" and not self._attached:
             for statement in attach_revision_table(self.revision_id):
                 self.conn.execute(text(statement))
         change = None

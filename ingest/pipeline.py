@@ -323,6 +323,8 @@ def _load(
                 f"damaged or truncated: only {report.features_read:,} of the {info.count:,} "
                 "features it declares could be read",
             )
+        if loader is not None:
+            loader.end_of_rows()  # the indexes are built while the checks are graded
         report.features_dropped = report.features_read - report.features_loaded
         checks.finish(state, report, mapping)
         if loader is not None:
