@@ -10,7 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from planning.catalogue import fold
 from planning.errors import Conflict, InvalidInput, NotFound
@@ -45,21 +46,45 @@ def _positional(name: str) -> tuple[tuple[str, ...], str]:
     return names, body
 
 
-def run_prepared(conn: Connection, name: str, params: dict[str, Any]) -> Row[Any]:
+def run_prepared(conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Run a SQL file as a server-side prepared statement of this connection; return its row.
 
     psycopg2 sends statements as text, so PostgreSQL would parse and plan the hot lookup on
     every request, which costs more than running it; prepared once per connection, it is only
-    executed. (The pool clears ``info`` when it replaces a connection.)"""
+    executed. (The pool clears ``info`` when it replaces a connection.) The statement runs on
+    the driver's cursor: SQLAlchemy's execution context and result metadata cost more than the
+    fetch itself on this path. Driver errors are raised as SQLAlchemy's, as ``exec_driver_sql``
+    would raise them, and a connection found broken is invalidated."""
     names, body = _positional(name)
-    prepared = conn.connection.info.setdefault("planning_prepared", set())
-    if name not in prepared:
-        conn.exec_driver_sql(f"PREPARE planning_{name} AS {body}")
-        prepared.add(name)
-    args = ", ".join(f"%({n})s" for n in names)
-    return conn.exec_driver_sql(
-        f"EXECUTE planning_{name}({args})", {n: params[n] for n in names}
-    ).one()
+    fairy = conn.connection
+    prepared = fairy.info.setdefault("planning_prepared", set())
+    args = {n: params[n] for n in names}
+    cur = fairy.cursor()
+    statement = f"EXECUTE planning_{name}(" + ", ".join(f"%({n})s" for n in names) + ")"
+    try:
+        if name not in prepared:
+            cur.execute(f"PREPARE planning_{name} AS {body}")
+            prepared.add(name)
+        cur.execute(statement, args)
+        row = cur.fetchone()
+        columns = [d[0] for d in cur.description or ()]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        broken = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, cur)
+        if broken:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            statement,
+            args,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            connection_invalidated=broken,
+            dialect=conn.dialect,
+        ) from exc
+    finally:
+        cur.close()
+    if row is None:
+        raise RuntimeError(f"{name}: the statement returned no row")
+    return dict(zip(columns, row, strict=True))
 
 
 def _r2(v: float | None) -> float | None:
@@ -164,22 +189,22 @@ def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
             },
             "zones": [zone_json(z) for z in sorted(zs, key=lambda z: (z["lot"] or "", z["id"]))],
         }
-        for first, zs in _by_plan(row.zones)
+        for first, zs in _by_plan(row["zones"])
     ]
-    red = row.red_line
+    red = row["red_line"]
     if loc.zone_guessed:
         # Echo VN-2000 coordinates in the plane of the data: the governing plan's, the parcel's,
         # else the nearest plan's (the meridian nearest the longitude may be another province's).
-        if row.zones:
-            srid = _by_plan(row.zones)[0][0]["srid"]
+        if row["zones"]:
+            srid = _by_plan(row["zones"])[0][0]["srid"]
         else:
-            srid = row.parcel["srid"] if row.parcel else row.nearest_srid
+            srid = row["parcel"]["srid"] if row["parcel"] else row["nearest_srid"]
         if srid is not None:
             loc = in_zone(loc, int(srid))
     return {
         "location": location_json(loc),
         "date": on.isoformat(),
-        "parcel": parcel_json(row.parcel) if row.parcel else None,
+        "parcel": parcel_json(row["parcel"]) if row["parcel"] else None,
         "plans": plans,
         "red_line": (
             {
@@ -191,7 +216,7 @@ def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
             if red
             else None
         ),
-        "data_version": int(row.data_version),
+        "data_version": int(row["data_version"]),
         "disclaimer": DISCLAIMER,
     }
 

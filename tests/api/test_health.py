@@ -64,9 +64,15 @@ def test_healthz_and_readyz(client: TestClient) -> None:
 
 def test_readyz_follows_the_database(relay: tuple[Relay, str]) -> None:
     proxy, url = relay
+    e, n = ds.P_HOUSING
+    point = {"x": e, "y": n, "crs": "EPSG:9214"}
     with TestClient(create_app(settings_for(url))) as c:
         assert c.get("/readyz").status_code == 200
         assert c.get("/v1/plans").status_code == 200
+        # A lookup leaves a pooled connection with the statement prepared on it; the relay's
+        # stop breaks that connection under the next lookup, which must answer 503 and drop it.
+        before = c.get("/v1/lookup", params=point)
+        assert before.status_code == 200
         proxy.stop()
         assert c.get("/healthz").status_code == 200
         r = c.get("/readyz")
@@ -76,6 +82,9 @@ def test_readyz_follows_the_database(relay: tuple[Relay, str]) -> None:
         proxy.start()
         assert c.get("/readyz").status_code == 200
         assert c.get("/v1/plans").status_code == 200
+        # A new connection, prepared again: the same answer as before the outage.
+        after = c.get("/v1/lookup", params=point)
+        assert after.status_code == 200 and after.json() == before.json()
 
 
 def test_database_never_reachable() -> None:
@@ -170,3 +179,33 @@ def test_docs_page_can_load_under_its_csp(client: TestClient) -> None:
     # Everywhere else inline scripts stay forbidden.
     strict = client.get("/v1/plans").headers["content-security-policy"]
     assert not csp_allows(strict, "script-src", None)
+
+
+def test_lookup_statement_timeout_is_a_503_and_keeps_the_connection(api_url: str) -> None:
+    """A lookup cancelled by the statement timeout answers 503 "took too long" (not a 500),
+    and the same pooled connection, its statement still prepared, answers the next one."""
+    import psycopg2
+
+    e, n = ds.P_HOUSING
+    point = {"x": e, "y": n, "crs": "EPSG:9214"}
+    u = make_url(api_url)
+    blocker = psycopg2.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
+    )
+    settings = settings_for(api_url, statement_timeout_ms=300, pool_size=1)
+    try:
+        with TestClient(create_app(settings)) as c:
+            before = c.get("/v1/lookup", params=point)
+            assert before.status_code == 200
+            with blocker.cursor() as cur:  # hold a lock the lookup must wait for
+                cur.execute("LOCK TABLE planning.zone_piece IN ACCESS EXCLUSIVE MODE")
+                r = c.get("/v1/lookup", params=point)
+                assert r.status_code == 503, r.text
+                assert r.json() == {"detail": "the query took too long"}
+                assert r.headers["Retry-After"] == "5"
+                assert not any(leak in r.text for leak in LEAKS)
+            blocker.rollback()
+            after = c.get("/v1/lookup", params=point)
+            assert after.status_code == 200 and after.json() == before.json()
+    finally:
+        blocker.close()
