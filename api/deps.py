@@ -14,7 +14,6 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.concurrency import run_in_threadpool
 
 from planning.errors import InvalidInput
 from planning.settings import Settings
@@ -52,7 +51,7 @@ READ_WAIT_S = 5.0
 
 
 async def read(request: Request, work: Callable[[Connection], T]) -> T:
-    """Run ``work`` on a pooled reading connection in one trip to the thread pool.
+    """Run ``work`` on a pooled reading connection in one trip to a reading thread.
 
     What a sync endpoint with the ``Conn`` dependency does in three trips (the dependency's
     entry, the endpoint, the dependency's exit), for the hot paths. Requests queue for one of
@@ -74,7 +73,11 @@ async def read(request: Request, work: Callable[[Connection], T]) -> T:
             _close(conn)
 
     try:
-        return await run_in_threadpool(run)
+        # The app's own threads, one per slot, so one is always free: a plain executor hop
+        # costs less than the framework's thread pool with its capacity limiter and cancel
+        # scopes (the work holds no context variables).
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(request.app.state.read_threads, run)
     finally:
         slots.release()
 
