@@ -50,8 +50,9 @@ def _without_fastpath(app: FastAPI) -> FastAPI:
 
 @pytest.fixture(scope="module")
 def pair(api_url: str) -> Iterator[tuple[TestClient, TestClient, Seen, Seen]]:
-    fast, plain = Seen(create_app(settings_for(api_url))), Seen(
-        _without_fastpath(create_app(settings_for(api_url)))
+    fast, plain = (
+        Seen(create_app(settings_for(api_url))),
+        Seen(_without_fastpath(create_app(settings_for(api_url)))),
     )
     with TestClient(fast) as a, TestClient(plain) as b:  # type: ignore[arg-type]
         yield a, b, fast, plain
