@@ -37,7 +37,7 @@ from planning.text import (
 
 T = TypeVar("T")
 
-BATCH_SIZE = 50_000
+BATCH_SIZE = 25_000
 # Detection looks at distinct values only; this many are plenty to decide a column.
 DETECT_SAMPLE = 20_000
 
