@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
@@ -19,7 +19,6 @@ from planning.errors import InvalidInput
 from planning.settings import Settings
 
 log = logging.getLogger("api")
-T = TypeVar("T")
 
 
 def engine_of(request: Request) -> Engine:
@@ -50,12 +49,10 @@ def get_conn(request: Request) -> Iterator[Connection]:
 READ_WAIT_S = 5.0
 
 
-async def read(request: Request, work: Callable[[Connection], T]) -> T:
-    """Run ``work`` on a pooled reading connection in one trip to a reading thread.
-
-    What a sync endpoint with the ``Conn`` dependency does in three trips (the dependency's
-    entry, the endpoint, the dependency's exit), for the hot paths. Requests queue for one of
-    the app's read slots first, so they never wait inside the pool."""
+async def fetch_row(request: Request, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run the prepared SQL file ``name`` on the event loop (planning.async_reads); return its
+    row. Requests queue for one of the app's read slots first, first come first served, so at
+    most ``pool_size`` statements run at once and as many connections stay open."""
     slots: asyncio.Semaphore = request.app.state.read_slots
     if slots.locked():
         try:
@@ -64,20 +61,9 @@ async def read(request: Request, work: Callable[[Connection], T]) -> T:
             raise PoolTimeout(f"no database connection free within {READ_WAIT_S:g} s") from None
     else:
         await slots.acquire()
-
-    def run() -> T:
-        conn: Connection = request.app.state.reader.connect()
-        try:
-            return work(conn)
-        finally:
-            _close(conn)
-
     try:
-        # The app's own threads, one per slot, so one is always free: a plain executor hop
-        # costs less than the framework's thread pool with its capacity limiter and cancel
-        # scopes (the work holds no context variables).
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(request.app.state.read_threads, run)
+        row: dict[str, Any] = await request.app.state.async_reads.fetch(name, params)
+        return row
     finally:
         slots.release()
 

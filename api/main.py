@@ -7,7 +7,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -33,6 +32,7 @@ from api.routers import (
     usage,
     web,
 )
+from planning.async_reads import AsyncReads, Database
 from planning.db import ReadPool
 from planning.keys import server_secret
 from planning.settings import Settings
@@ -51,6 +51,14 @@ and does not replace the planning certificate (chứng chỉ quy hoạch).
 
 Send `X-API-Key` for a professional quota; anonymous calls are limited per client address.
 """
+
+
+def _connect_args(settings: Settings, name: str) -> dict[str, Any]:
+    return {
+        "application_name": name,
+        "connect_timeout": 3,
+        "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+    }
 
 
 def _engine(
@@ -72,11 +80,7 @@ def _engine(
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
-        connect_args={
-            "application_name": name,
-            "connect_timeout": 3,
-            "options": f"-c statement_timeout={settings.statement_timeout_ms}",
-        },
+        connect_args=_connect_args(settings, name),
     )
 
 
@@ -156,11 +160,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for url in settings.replica_urls()
         ]
         app.state.reader = ReadPool(primary_reads, replicas)
+        # The point lookup runs on the event loop, on asynchronous connections to the same
+        # databases (planning.async_reads).
+        app.state.async_reads = AsyncReads(
+            Database.of(primary_reads, _connect_args(settings, "planning-api")),
+            [Database.of(e, _connect_args(settings, "planning-api-read")) for e in replicas],
+        )
         # Hot read paths (api.deps.read) wait here, first come first served, rather than in
         # the pool: at most pool_size of them hold a connection at once, so the pool never
         # opens and closes overflow connections under load.
         app.state.read_slots = asyncio.Semaphore(settings.pool_size)
-        app.state.read_threads = ThreadPoolExecutor(settings.pool_size, "planning-read")
         app.state.secret = server_secret(settings)
         app.state.tiles = TileService(app.state.reader, settings.tile_cache_mb)
         task = asyncio.create_task(_usage_loop(app))
@@ -177,7 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await _flush_usage(app)
             await limiter.close()
             app.state.tiles.dispose()
-            app.state.read_threads.shutdown(wait=True)
+            app.state.async_reads.close()
             app.state.reader.dispose()
             primary_reads.dispose()
             app.state.engine.dispose()

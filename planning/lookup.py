@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
@@ -46,26 +47,50 @@ def _positional(name: str) -> tuple[tuple[str, ...], str]:
     return names, body
 
 
-def run_prepared(conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Run a SQL file as a server-side prepared statement of this connection; return its row.
+@dataclass(frozen=True)
+class Prepared:
+    """A SQL file as a server-side prepared statement: its name, PREPARE and EXECUTE texts."""
+
+    name: str
+    prepare: str
+    execute: str
+    parameters: tuple[str, ...]
+
+    def arguments(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Return the EXECUTE statement's arguments, in the driver's %(name)s style."""
+        return {n: params[n] for n in self.parameters}
+
+
+@cache
+def prepared(name: str) -> Prepared:
+    """Return how to prepare and execute the SQL file ``name``.
 
     psycopg2 sends statements as text, so PostgreSQL would parse and plan the hot lookup on
     every request, which costs more than running it; prepared once per connection, it is only
-    executed. (The pool clears ``info`` when it replaces a connection.) The statement runs on
-    the driver's cursor: SQLAlchemy's execution context and result metadata cost more than the
-    fetch itself on this path. Driver errors are raised as SQLAlchemy's, as ``exec_driver_sql``
-    would raise them, and a connection found broken is invalidated."""
+    executed."""
     names, body = _positional(name)
+    execute = f"EXECUTE planning_{name}(" + ", ".join(f"%({n})s" for n in names) + ")"
+    return Prepared(f"planning_{name}", f"PREPARE planning_{name} AS {body}", execute, names)
+
+
+def run_prepared(conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run a SQL file as a prepared statement of this connection (see ``prepared``); return
+    its row. (The pool clears ``info`` when it replaces a connection.)
+
+    The statement runs on the driver's cursor: SQLAlchemy's execution context and result
+    metadata cost more than the fetch itself on this path. Driver errors are raised as
+    SQLAlchemy's, as ``exec_driver_sql`` would raise them, and a connection found broken is
+    invalidated."""
+    stmt = prepared(name)
     fairy = conn.connection
-    prepared = fairy.info.setdefault("planning_prepared", set())
-    args = {n: params[n] for n in names}
+    done = fairy.info.setdefault("planning_prepared", set())
+    args = stmt.arguments(params)
     cur = fairy.cursor()
-    statement = f"EXECUTE planning_{name}(" + ", ".join(f"%({n})s" for n in names) + ")"
     try:
-        if name not in prepared:
-            cur.execute(f"PREPARE planning_{name} AS {body}")
-            prepared.add(name)
-        cur.execute(statement, args)
+        if name not in done:
+            cur.execute(stmt.prepare)
+            done.add(name)
+        cur.execute(stmt.execute, args)
         row = cur.fetchone()
         columns = [d[0] for d in cur.description or ()]
     except conn.dialect.loaded_dbapi.Error as exc:
@@ -73,7 +98,7 @@ def run_prepared(conn: Connection, name: str, params: dict[str, Any]) -> dict[st
         if broken:
             conn.invalidate(exc)
         raise DBAPIError.instance(
-            statement,
+            stmt.execute,
             args,
             exc,
             conn.dialect.loaded_dbapi.Error,
@@ -162,23 +187,28 @@ def parcel_json(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def point_params(loc: Location, on: date) -> dict[str, Any]:
+    """Return the parameters of the point lookup statement (``lookup_point``)."""
+    return {
+        "lon": loc.lon,
+        "lat": loc.lat,
+        "x": loc.x,
+        "y": loc.y,
+        "epsg": loc.epsg,
+        "d": on,
+        "tol": BOUNDARY_TOLERANCE_M,
+        "deg": red_line_box_degrees(loc.lat),
+        "radius": RED_LINE_RADIUS_M,
+    }
+
+
 def point_lookup(conn: Connection, loc: Location, on: date) -> dict[str, Any]:
     """Return every applicable plan with its zones at a point, the parcel and the red line."""
-    row = run_prepared(
-        conn,
-        "lookup_point",
-        {
-            "lon": loc.lon,
-            "lat": loc.lat,
-            "x": loc.x,
-            "y": loc.y,
-            "epsg": loc.epsg,
-            "d": on,
-            "tol": BOUNDARY_TOLERANCE_M,
-            "deg": red_line_box_degrees(loc.lat),
-            "radius": RED_LINE_RADIUS_M,
-        },
-    )
+    return point_answer(run_prepared(conn, "lookup_point", point_params(loc, on)), loc, on)
+
+
+def point_answer(row: dict[str, Any], loc: Location, on: date) -> dict[str, Any]:
+    """Shape the row of the point lookup statement into the answer."""
     plans = [
         {
             "plan": plan_json(first),

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from api.deps import AppSettings, AsOf, Conn, checked_date, json_response, read
+from api.deps import AppSettings, AsOf, Conn, checked_date, fetch_row, json_response
 from api.errors import status_of
 from api.query import documented_parameters, parse_query
 from api.schemas import BatchOut, Error, GeometryBreakdown, LookupOut
@@ -120,8 +120,8 @@ async def lookup_point(request: Request) -> Response:
     q = parse_query(PointQuery, request)
     on = checked_date(q.date)
     loc = locate(request.app.state.settings, q.lon, q.lat, q.x, q.y, q.crs, q.province, q.axis)
-    body = await read(request, lambda conn: lookup.point_lookup(conn, loc, on))
-    return json_response(body)
+    row = await fetch_row(request, "lookup_point", lookup.point_params(loc, on))
+    return json_response(lookup.point_answer(row, loc, on))
 
 
 class GeometryIn(BaseModel):
