@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from ingest import no_pandas
 from ingest.fields import load_mapping_file
 from planning import revisions
 from planning.db import make_engine
@@ -139,8 +140,14 @@ def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 
 def _run(ctx: click.Context, kind: str, kw: dict[str, Any], dry_run_only: bool = False) -> None:
-    # Imported here: numpy, shapely, pyproj and pyogrio (which loads pandas) cost every other
-    # `planning` command a second at start-up.
+    # The ingest never uses pandas; pyogrio and pyarrow would import it (see ingest.no_pandas).
+    with no_pandas.refused():
+        _ingest(ctx, kind, kw, dry_run_only)
+
+
+def _ingest(ctx: click.Context, kind: str, kw: dict[str, Any], dry_run_only: bool) -> None:
+    # Imported here: numpy, shapely, pyproj and pyogrio cost every other `planning` command
+    # a second at start-up.
     from ingest.pipeline import IngestOptions, run_ingest
 
     settings = _settings(ctx)
