@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
@@ -207,5 +208,49 @@ def test_lookup_statement_timeout_is_a_503_and_keeps_the_connection(api_url: str
             blocker.rollback()
             after = c.get("/v1/lookup", params=point)
             assert after.status_code == 200 and after.json() == before.json()
+    finally:
+        blocker.close()
+
+
+def test_lookups_queue_for_a_read_slot_then_503(
+    api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every read slot taken (pool size 1, its lookup waiting on a lock), the next lookup
+    waits its turn for READ_WAIT_S, then answers 503 without a trace; the first one completes."""
+    import threading
+
+    import psycopg2
+
+    from api import deps
+
+    monkeypatch.setattr(deps, "READ_WAIT_S", 0.5)
+    e, n = ds.P_HOUSING
+    point = {"x": e, "y": n, "crs": "EPSG:9214"}
+    u = make_url(api_url)
+    blocker = psycopg2.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database
+    )
+    settings = settings_for(api_url, pool_size=1)
+    answers: dict[str, int] = {}
+    try:
+        with TestClient(create_app(settings)) as c:
+            assert c.get("/v1/lookup", params=point).status_code == 200
+            with blocker.cursor() as cur:
+                cur.execute("LOCK TABLE planning.zone_piece IN ACCESS EXCLUSIVE MODE")
+                first = threading.Thread(
+                    target=lambda: answers.update(
+                        first=c.get("/v1/lookup", params=point).status_code
+                    )
+                )
+                first.start()
+                time.sleep(0.3)  # the first lookup holds the only slot, waiting on the lock
+                r = c.get("/v1/lookup", params=point)
+                assert r.status_code == 503, r.text
+                assert r.json() == {"detail": DOWN_DETAIL}
+                assert r.headers["Retry-After"] == "5"
+                assert not any(leak in r.text for leak in LEAKS)
+            blocker.rollback()  # the lock goes: the first lookup gets its answer
+            first.join(10)
+            assert answers == {"first": 200}
     finally:
         blocker.close()
