@@ -89,7 +89,7 @@ def main() -> None:
     B.load_args(ap)
     ap.add_argument(
         "--pool-sizes",
-        default="4,8",
+        default="2,4,8",
         help="also compare PLANNING_POOL_SIZE values at 32 connections (empty: skip)",
     )
     args = ap.parse_args()
