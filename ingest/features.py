@@ -97,6 +97,7 @@ _PLAIN = (str, int, bool)
 _TEXT = pa.large_string()
 _QUOTE = pa.scalar('"', _TEXT)
 _NOTHING = pa.scalar("", _TEXT)
+_SPACE = pa.scalar(" ", _TEXT)
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
 
 
@@ -353,19 +354,30 @@ def _json_texts(values: list[Any]) -> list[str]:
     return out
 
 
-def fold_all(texts: list[str | None]) -> list[str | None]:
+def fold_all(texts: list[str | None]) -> pa.Array:
     """Return fold(t) for each text (None for None and ""), folding each distinct word once.
 
     fold lower-cases and strips marks character by character and then collapses whitespace,
-    so it acts word by word; a word that folds to nothing (a lone mark) leaves no gap."""
-    words = _Folds()
-    get = words.__getitem__
+    so it acts word by word: Arrow splits the texts into words (on the characters str.split
+    splits on) and joins the folded words back, without the GIL."""
+    arr = pa.array(texts, _TEXT)
+    words = pc.utf8_split_whitespace(arr)
+    codes = pc.dictionary_encode(pc.list_flatten(words))
+    folded = [_fold_word(w) for w in codes.dictionary.to_pylist()]
+    if "" in folded:  # a word that folds to nothing (a lone mark) leaves no gap
+        return pa.array(_fold_each(texts), _TEXT)
+    lists = pa.ListArray.from_arrays(
+        words.offsets, pa.array(folded, _TEXT).take(codes.indices), mask=words.is_null()
+    )
+    joined = pc.binary_join(lists, _SPACE)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, _TEXT), joined)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fold_word(word: str) -> str:
+    return fold(word)
+
+
+def _fold_each(texts: list[str | None]) -> list[str | None]:
+    get = _fold_word
     return [" ".join(filter(None, map(get, t.split()))) if t else None for t in texts]
-
-
-class _Folds(dict[str, str]):
-    """fold of each word, computed on first use."""
-
-    def __missing__(self, word: str) -> str:
-        folded = self[word] = fold(word)
-        return folded
