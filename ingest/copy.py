@@ -9,7 +9,6 @@ without the GIL, so the payload costs no Python per value.
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -95,15 +94,17 @@ def payload(columns: Sequence[Field], rows: Sequence[int] | None = None) -> byte
     return b"".join((HEADER, memoryview(body)[start:end], TRAILER))
 
 
-def finite_or_none(values: Sequence[Any], parse: Callable[[Any], float | None]) -> list[Any]:
-    """Apply ``parse`` to each value, with a fast path for plain finite floats."""
-    out: list[Any] = []
-    for v in values:
-        if type(v) is float and math.isfinite(v):
-            out.append(v)
-        else:
-            out.append(parse(v))
-    return out
+def finite_or_none(
+    values: Sequence[Any], parse: Callable[[Any], float | None]
+) -> list[Any] | NDArray[np.float64]:
+    """Apply ``parse`` to each value, with a fast path for plain finite floats (a column of
+    them comes back as a numpy array, which float_field takes as it is)."""
+    if values and set(map(type, values)) == {float}:
+        arr = np.array(values, dtype=np.float64)
+        if np.isfinite(arr).all():
+            return arr
+    # v - v is 0.0 for a finite float, NaN for NaN and the infinities.
+    return [v if type(v) is float and v - v == 0.0 else parse(v) for v in values]
 
 
 def _prefixed(arr: pa.Array) -> Field:

@@ -99,6 +99,7 @@ _QUOTE = pa.scalar('"', _TEXT)
 _NOTHING = pa.scalar("", _TEXT)
 _SPACE = pa.scalar(" ", _TEXT)
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+_FLOAT_TYPES = frozenset({float, type(None)})
 
 
 def _json_column(values: list[Any]) -> list[Any]:
@@ -295,8 +296,17 @@ def attrs_json(names: list[str], values: list[list[Any]], n: int) -> pa.Array:
     for i, (name, column) in enumerate(zip(names, values, strict=True)):
         key = ("{" if i == 0 else ", ") + _ENCODE(name) + ": "
         parts.append(pa.scalar(key, _TEXT))
-        parts.append(_json_array(_json_column(column)))
+        parts.append(_json_of(column))
     return pc.binary_join_element_wise(*parts, pa.scalar("}", _TEXT), _NOTHING)
+
+
+def _json_of(column: list[Any]) -> pa.Array:
+    """Encode each value of an attribute column as JSON text (NaN and infinities are null)."""
+    if set(map(type, column)) <= _FLOAT_TYPES:
+        r = float.__repr__
+        # v - v is 0.0 for a finite float, NaN for NaN and the infinities.
+        return pa.array(["null" if v is None or v - v != 0.0 else r(v) for v in column], _TEXT)
+    return _json_array(_json_column(column))
 
 
 def _json_array(values: list[Any]) -> pa.Array:
