@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +27,7 @@ import psycopg2.extensions as pgx
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from planning.db import ReplicaTurns
 from planning.lookup import prepared
 
 CONNECT_TIMEOUT_S = 3.0
@@ -59,22 +58,19 @@ async def _ready(conn: Any) -> None:
         state = conn.poll()
         if state == pgx.POLL_OK:
             return
-        fd = conn.fileno()
-        done = loop.create_future()
         if state == pgx.POLL_READ:
-            loop.add_reader(fd, done.set_result, None)
-            try:
-                await done
-            finally:
-                loop.remove_reader(fd)
+            watch, unwatch = loop.add_reader, loop.remove_reader
         elif state == pgx.POLL_WRITE:
-            loop.add_writer(fd, done.set_result, None)
-            try:
-                await done
-            finally:
-                loop.remove_writer(fd)
+            watch, unwatch = loop.add_writer, loop.remove_writer
         else:  # pragma: no cover - psycopg2 documents no other state
             raise psycopg2.OperationalError(f"unexpected poll state {state}")
+        fd = conn.fileno()
+        done = loop.create_future()
+        watch(fd, done.set_result, None)
+        try:
+            await done
+        finally:
+            unwatch(fd)
 
 
 def _close(conn: Any) -> None:
@@ -90,25 +86,16 @@ class AsyncReads:
     ) -> None:
         self.primary = primary
         self.replicas = replicas
-        self.retry_after_s = retry_after_s
-        self._next = itertools.count()
-        self._down_until: dict[int, float] = {}
+        self.turns = ReplicaTurns(len(replicas), retry_after_s)
         self._prepared: dict[int, set[str]] = {}
 
     async def fetch(self, name: str, params: dict[str, Any]) -> dict[str, Any]:
         """Run the SQL file ``name`` as a prepared statement; return its one row by column."""
-        n = len(self.replicas)
-        if n:
-            start = next(self._next)
-            now = time.monotonic()
-            for i in range(n):
-                idx = (start + i) % n
-                if self._down_until.get(idx, 0.0) > now:
-                    continue
-                try:
-                    return await self._fetch(self.replicas[idx], name, params)
-                except Unreachable:
-                    self._down_until[idx] = time.monotonic() + self.retry_after_s
+        for idx in self.turns.order():
+            try:
+                return await self._fetch(self.replicas[idx], name, params)
+            except Unreachable:
+                self.turns.failed(idx)
         try:
             return await self._fetch(self.primary, name, params)
         except Unreachable as exc:

@@ -53,6 +53,31 @@ def database_url(settings: Settings) -> str:
     return settings.resolved_database_url()
 
 
+class ReplicaTurns:
+    """Round robin over ``n`` replicas; one that failed is skipped for ``retry_after_s``."""
+
+    def __init__(self, n: int, retry_after_s: float = 5.0) -> None:
+        self.n = n
+        self.retry_after_s = retry_after_s
+        self._next = itertools.count()
+        self._down_until: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def order(self) -> list[int]:
+        """Return the replicas to try now, in turn (empty: none configured or none up)."""
+        if not self.n:
+            return []
+        start = next(self._next)
+        now = time.monotonic()
+        turns = ((start + i) % self.n for i in range(self.n))
+        return [i for i in turns if self._down_until.get(i, 0.0) <= now]
+
+    def failed(self, idx: int) -> None:
+        """Skip replica ``idx`` for a while."""
+        with self._lock:
+            self._down_until[idx] = time.monotonic() + self.retry_after_s
+
+
 class ReadPool:
     """Reads spread over replica engines, round robin; a replica that cannot be reached is
     skipped for a few seconds; with no replica answering (or none configured) the primary."""
@@ -60,26 +85,15 @@ class ReadPool:
     def __init__(self, primary: Engine, replicas: list[Engine], retry_after_s: float = 5.0):
         self.primary = primary
         self.replicas = replicas
-        self.retry_after_s = retry_after_s
-        self._next = itertools.count()
-        self._down_until: dict[int, float] = {}
-        self._lock = threading.Lock()
+        self.turns = ReplicaTurns(len(replicas), retry_after_s)
 
     def connect(self) -> Connection:
         """Return a connection for reading."""
-        n = len(self.replicas)
-        if n:
-            start = next(self._next)
-            now = time.monotonic()
-            for i in range(n):
-                idx = (start + i) % n
-                if self._down_until.get(idx, 0.0) > now:
-                    continue
-                try:
-                    return self.replicas[idx].connect()
-                except (OperationalError, SATimeout):
-                    with self._lock:
-                        self._down_until[idx] = time.monotonic() + self.retry_after_s
+        for idx in self.turns.order():
+            try:
+                return self.replicas[idx].connect()
+            except (OperationalError, SATimeout):
+                self.turns.failed(idx)
         return self.primary.connect()
 
     def dispose(self) -> None:
