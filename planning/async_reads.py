@@ -144,8 +144,8 @@ class AsyncReads:
     ) -> dict[str, Any]:
         stmt = prepared(name)
         args = stmt.arguments(params)
-        cur = conn.cursor()
         try:
+            cur = conn.cursor()
             done = self._prepared[id(conn)]
             if name not in done:
                 cur.execute(stmt.prepare)
@@ -160,7 +160,7 @@ class AsyncReads:
             if conn.closed or isinstance(exc, psycopg2.InterfaceError):
                 self._drop(conn)
                 raise Unreachable() from exc
-            cur.close()
+            cur.close()  # a statement's error: the cursor exists
             db.idle.append(conn)  # the statement failed; the connection is fine
             raise DBAPIError.instance(stmt.execute, args, exc, psycopg2.Error) from exc
         except BaseException:
