@@ -192,6 +192,7 @@ class Loader:
     ) -> revisions.Change | None:
         """Record the report, publish when asked and clean, and commit."""
         assert self.conn is not None and self.revision_id is not None
+        self.end_of_rows()  # when the caller has not said so: a parcels table gets its indexes
         self._wait()
         self._pool.shutdown(wait=False)
         self.conn.execute(
@@ -216,9 +217,6 @@ class Loader:
         if self.kind == "zoning":
             # The plan's outline for the plans tileset, in the same transaction as its zones.
             compute_boundary(self.conn, self.revision_id)
-        if self.kind == "parcels" and not self._attached:
-            for statement in attach_revision_table(self.revision_id):
-                self.conn.execute(text(statement))
         change = None
         if publish and not report.has_errors:
             change = revisions.publish(self.conn, self.revision_id, by)

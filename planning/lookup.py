@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
 
 from planning.catalogue import fold
 from planning.errors import Conflict, InvalidInput, NotFound
@@ -49,9 +48,8 @@ def _positional(name: str) -> tuple[tuple[str, ...], str]:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A SQL file as a server-side prepared statement: its name, PREPARE and EXECUTE texts."""
+    """A SQL file as a server-side prepared statement: its PREPARE and EXECUTE texts."""
 
-    name: str
     prepare: str
     execute: str
     parameters: tuple[str, ...]
@@ -70,46 +68,18 @@ def prepared(name: str) -> Prepared:
     executed."""
     names, body = _positional(name)
     execute = f"EXECUTE planning_{name}(" + ", ".join(f"%({n})s" for n in names) + ")"
-    return Prepared(f"planning_{name}", f"PREPARE planning_{name} AS {body}", execute, names)
+    return Prepared(f"PREPARE planning_{name} AS {body}", execute, names)
 
 
 def run_prepared(conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Run a SQL file as a prepared statement of this connection (see ``prepared``); return
-    its row. (The pool clears ``info`` when it replaces a connection.)
-
-    The statement runs on the driver's cursor: SQLAlchemy's execution context and result
-    metadata cost more than the fetch itself on this path. Driver errors are raised as
-    SQLAlchemy's, as ``exec_driver_sql`` would raise them, and a connection found broken is
-    invalidated."""
+    its row by column. (The pool clears ``info`` when it replaces a connection.)"""
     stmt = prepared(name)
-    fairy = conn.connection
-    done = fairy.info.setdefault("planning_prepared", set())
-    args = stmt.arguments(params)
-    cur = fairy.cursor()
-    try:
-        if name not in done:
-            cur.execute(stmt.prepare)
-            done.add(name)
-        cur.execute(stmt.execute, args)
-        row = cur.fetchone()
-        columns = [d[0] for d in cur.description or ()]
-    except conn.dialect.loaded_dbapi.Error as exc:
-        broken = conn.dialect.is_disconnect(exc, fairy.dbapi_connection, cur)
-        if broken:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            stmt.execute,
-            args,
-            exc,
-            conn.dialect.loaded_dbapi.Error,
-            connection_invalidated=broken,
-            dialect=conn.dialect,
-        ) from exc
-    finally:
-        cur.close()
-    if row is None:
-        raise RuntimeError(f"{name}: the statement returned no row")
-    return dict(zip(columns, row, strict=True))
+    done = conn.connection.info.setdefault("planning_prepared", set())
+    if name not in done:
+        conn.exec_driver_sql(stmt.prepare)
+        done.add(name)
+    return dict(conn.exec_driver_sql(stmt.execute, stmt.arguments(params)).one()._mapping)
 
 
 def _r2(v: float | None) -> float | None:

@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from planning.async_reads import AsyncReads, Database
 from planning.location import from_projected
@@ -152,7 +152,7 @@ def test_statement_error_keeps_the_connection(api_url: str) -> None:
     async def go() -> None:
         await reads.fetch("lookup_point", PARAMS)
         conn = reads.primary.idle[0]
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(DBAPIError) as caught:
             await reads.fetch("lookup_point", {**PARAMS, "epsg": "not a number"})
         assert "invalid input syntax" in str(caught.value)
         assert reads.primary.idle == [conn]
