@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from planning import clock
 from planning.errors import InvalidInput
 from planning.settings import Settings
 
@@ -108,7 +109,7 @@ def checked_date(on: date | None) -> date:
     """Return an as-of date (default today) after checking its range."""
     if on is not None and not (date(1900, 1, 1) <= on <= date(2200, 1, 1)):
         raise InvalidInput("date must lie between 1900-01-01 and 2200-01-01")
-    return on or date.today()
+    return on or clock.today()
 
 
 AsOf = Annotated[date, Depends(as_of)]

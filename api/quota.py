@@ -9,6 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+from planning import clock
+
 WINDOW_S = 60
 log = logging.getLogger("api")
 
@@ -64,7 +66,7 @@ class Limiter:
     def count_key(self, key_id: int) -> None:
         """Count a keyed request for the daily usage table."""
         with self._lock:
-            self._daily[(key_id, date.today())] += 1
+            self._daily[(key_id, clock.today())] += 1
 
     def drain_daily(self) -> dict[tuple[int, date], int]:
         """Take the daily counts gathered since the last drain."""

@@ -1,4 +1,6 @@
-"""Published features as GeoJSON, for OGC API – Features (collections are a fixed whitelist)."""
+"""Published features as GeoJSON, for OGC API – Features (collections are a fixed whitelist).
+
+"Current" is today in Vietnam (planning.clock), passed to SQL: never the database's date."""
 
 from __future__ import annotations
 
@@ -7,19 +9,20 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from planning import clock
 from planning.errors import NotFound
 
 PLAN_FILTER = """
 JOIN planning.revision r ON r.id = t.revision_id
 JOIN planning.plan p ON p.id = r.plan_id
-WHERE r.state = 'published' AND r.effective_from <= current_date
-  AND (r.effective_to IS NULL OR current_date < r.effective_to)
+WHERE r.state = 'published' AND r.effective_from <= :today
+  AND (r.effective_to IS NULL OR :today < r.effective_to)
 """
 PARCEL_FILTER = """
 JOIN planning.parcel_coverage pc
   ON pc.revision_id = t.revision_id AND pc.commune_code = t.commune_code
-WHERE pc.effective_from <= current_date
-  AND (pc.effective_to IS NULL OR current_date < pc.effective_to)
+WHERE pc.effective_from <= :today
+  AND (pc.effective_to IS NULL OR :today < pc.effective_to)
 """
 
 
@@ -47,6 +50,7 @@ COLLECTIONS = {
                 "p.code AS plan",
                 "t.revision_id",
                 "t.code",
+                "t.category",
                 "t.function_l1",
                 "t.function_l2",
                 "t.function_l3",
@@ -113,7 +117,8 @@ def extent(conn: Connection, c: Collection) -> list[float] | None:
             f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
             f"SELECT ST_Extent(t.geom) AS e FROM planning.{c.table} t "
             f"{c.filter.replace('JOIN planning.plan p ON p.id = r.plan_id', '')}) s"
-        )
+        ),
+        {"today": clock.today()},
     ).one()
     return None if row[0] is None else [round(float(v), 7) for v in row]
 
@@ -127,7 +132,7 @@ def items(
 ) -> list[dict[str, Any]]:
     """Return a page of GeoJSON features, in id order."""
     where_bbox = "AND t.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)" if bbox else ""
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    params: dict[str, Any] = {"limit": limit, "offset": offset, "today": clock.today()}
     if bbox:
         params.update(x0=bbox[0], y0=bbox[1], x1=bbox[2], y1=bbox[3])
     rows = conn.execute(
@@ -152,7 +157,7 @@ def item(conn: Connection, c: Collection, fid: int) -> dict[str, Any]:
             f"'properties', json_build_object({_props(c)})) AS f "
             f"FROM planning.{c.table} t {c.filter} AND t.id = :id"
         ),
-        {"id": fid},
+        {"id": fid, "today": clock.today()},
     ).first()
     if row is None:
         raise NotFound(f"no feature {fid} in {c.id}")

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from planning import clock
 from planning.errors import InvalidInput, NotFound
 from planning.settings import Settings
 
@@ -111,13 +112,13 @@ def revoke_key(conn: Connection, ident: str) -> None:
 
 
 def usage_of(conn: Connection, key_id: int) -> dict[str, int]:
-    """Return a key's stored request counts (today, last 30 days)."""
+    """Return a key's stored request counts (today in Vietnam, last 30 days)."""
     row = conn.execute(
         text(
-            "SELECT coalesce(sum(requests) FILTER (WHERE day = current_date), 0) AS today, "
-            "coalesce(sum(requests) FILTER (WHERE day > current_date - 30), 0) AS last_30_days "
-            "FROM planning.api_key_usage WHERE key_id = :k"
+            "SELECT coalesce(sum(requests) FILTER (WHERE day = :today), 0) AS today, "
+            "coalesce(sum(requests) FILTER (WHERE day > CAST(:today AS date) - 30), 0) "
+            "AS last_30_days FROM planning.api_key_usage WHERE key_id = :k"
         ),
-        {"k": key_id},
+        {"k": key_id, "today": clock.today()},
     ).one()
     return {"today": int(row.today), "last_30_days": int(row.last_30_days)}

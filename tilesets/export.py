@@ -15,6 +15,7 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 from sqlalchemy import Engine
 
+from planning import clock
 from planning.errors import InvalidInput
 from planning.revisions import data_version
 from tilesets.cache import make_tile
@@ -81,7 +82,7 @@ def export(
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             version = data_version(conn)
-            found = data_bounds(conn, ts, on or date.today())
+            found = data_bounds(conn, ts, on or clock.today())
             if bbox is None and found is None:
                 raise InvalidInput(f"tileset {name} has no published data to export")
             box = bbox or (found[0], found[1], found[2], found[3])  # type: ignore[index]
@@ -105,7 +106,7 @@ def export(
             rendered: list[tuple[int, int, int, bytes]] = []
             empty = 0
             for i, (z, x, y) in enumerate(tiles):
-                raw = render_tile(conn, name, z, x, y, on or date.today())
+                raw = render_tile(conn, name, z, x, y, on or clock.today())
                 if raw:
                     rendered.append((z, x, y, make_tile(raw).gz))
                 else:

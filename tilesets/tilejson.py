@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from planning import clock
 from tilesets.definitions import Tileset
 from tilesets.render import tileset
 
@@ -42,7 +43,7 @@ def tilejson(
 ) -> dict[str, Any]:
     """Describe a tileset for MapLibre, QGIS and GDAL."""
     ts = tileset(name)
-    day = on or date.today()
+    day = on or clock.today()
     bounds = data_bounds(conn, ts, day) or [102.0, 8.0, 110.0, 23.5]
     # The date is in the URL even when not asked for: a revision published with a later
     # effective date changes the tiles on that day without changing the data version, and a

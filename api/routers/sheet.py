@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -11,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import AsOf, Conn, base_url
 from api.routers.lookup import ERRORS
-from planning import lookup
+from planning import clock, lookup
 from planning.admin_units import commune_label
 from planning.sheet import content_hash, render_sheet
 from tilesets.style import catalogue, colour_of
@@ -43,7 +42,7 @@ def sheet_pdf(
     key = f"{answer['parcel']['commune']}/{answer['parcel']['sheet']}/{answer['parcel']['parcel']}"
     verify = (
         f"{base_url(request)}/verify/{key}?v={answer['data_version']}&h={content_hash(answer)}"
-        + (f"&date={on.isoformat()}" if on != date.today() else "")
+        + (f"&date={on.isoformat()}" if on != clock.today() else "")
     )
     colours = {c["code"]: colour_of(c["code"], c.get("color")) for c in catalogue(conn)}
     commune = commune_label(conn, answer["parcel"]["commune"], lang)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from api.deps import Conn
 from api.routers.lookup import ERRORS
 from api.schemas import UsageOut
+from planning import clock
 from planning.keys import usage_of
 
 router = APIRouter(prefix="/v1", tags=["keys"])
@@ -24,9 +25,7 @@ def usage(request: Request, conn: Conn) -> dict[str, Any]:
     verdict = request.scope.get("state", {}).get("quota")
     used = verdict.limit - verdict.remaining if verdict else limiter.used(f"key:{info.id}")
     stored = usage_of(conn, info.id)
-    from datetime import date
-
-    pending = limiter.pending(info.id, date.today())
+    pending = limiter.pending(info.id, clock.today())
     return {
         "key": info.prefix,
         "name": info.name,
