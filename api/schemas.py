@@ -25,7 +25,7 @@ class WGS84(BaseModel):
     lat: float
 
 
-class VN2000(BaseModel):
+class PlanePoint(BaseModel):
     x: float = Field(description="easting (m)")
     y: float = Field(description="northing (m)")
     crs: str
@@ -33,7 +33,11 @@ class VN2000(BaseModel):
 
 class LocationOut(BaseModel):
     wgs84: WGS84
-    vn2000: VN2000
+    plane: PlanePoint = Field(
+        description="the point in the plane of the data: its VN-2000 TM-3 zone in Vietnam, "
+        "the UTM zone elsewhere"
+    )
+    vn2000: PlanePoint | None = Field(description="the same, when the plane is VN-2000")
 
 
 class PlanOut(BaseModel):
@@ -70,7 +74,10 @@ class Indicators(BaseModel):
 
 class ZoneOut(BaseModel):
     id: int
-    code: str | None = Field(description="land-use code of the catalogue")
+    code: str | None = Field(
+        description="land-use code as the plan wrote it (else the category inferred from the "
+        "function); land_use.code is the catalogue's"
+    )
     function: str | None = Field(description="the most specific land-use function")
     functions: list[str | None] = Field(description="function levels 1, 2, 3")
     lot: str | None
@@ -90,7 +97,9 @@ class ParcelOut(BaseModel):
     commune: str
     sheet: str
     parcel: str
-    area_m2: float | None = Field(description="planar area measured in the VN-2000 plane")
+    area_m2: float | None = Field(
+        description="planar area measured in the revision's plane (its VN-2000 TM-3 zone)"
+    )
     area_official_m2: float | None = Field(description="area attribute of the cadastral data")
     land_use_code: str | None
     address: str | None
@@ -122,9 +131,13 @@ class ZoneShare(ZoneOut):
 class PlanBreakdown(BaseModel):
     plan: PlanOut
     revision: RevisionRef
-    crs: str
-    area_m2: float = Field(description="area of the parcel/polygon in this plan's CRS")
+    crs: str = Field(description="the plan's metric plane, where these m² are measured")
+    area_m2: float = Field(description="area of the parcel/polygon in this plan's plane")
     area_in_plan_m2: float
+    overlap_m2: float = Field(
+        description="m² claimed by two or more of the plan's zones (they should not overlap; "
+        "shares are then taken from the covered area)"
+    )
     outside_plan_m2: float
     outside_plan_pct: float
     zones: list[ZoneShare]

@@ -13,7 +13,7 @@ from ingest.features import Rows
 from ingest.fields import FieldMapping
 from ingest.geometry import RepairStats
 from ingest.report import Report
-from planning.catalogue import categories
+from planning.catalogue import catalogue_code
 from planning.communes import known_code
 
 # Overlaps smaller than this (m²) are drawing noise along shared edges, not real overlaps.
@@ -42,7 +42,8 @@ class State:
     repeats: dict[tuple[str, str, str], list[int]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    codes: Counter[str] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)  # as written (a code field mapped)
+    categories: Counter[str] = field(default_factory=Counter)
     no_category: Counter[str] = field(default_factory=Counter)
     density_fraction: int = 0
     zone_geoms: list[NDArray[np.object_]] = field(default_factory=list)
@@ -68,11 +69,14 @@ class State:
                         keys[key] = index
         elif self.kind == "zoning":
             self.density_fraction += rows.density_fraction
-            for code, function in zip(rows.codes, rows.functions, strict=True):
+            rows_of = zip(rows.codes, rows.categories, rows.functions, strict=True)
+            for code, category, function in rows_of:
                 if code:
                     self.codes[code] += 1
+                if category:
+                    self.categories[category] += 1
                 else:
-                    self.no_category[function or "(no function)"] += 1
+                    self.no_category[function or code or "(no function)"] += 1
             self.zone_geoms.append(native)
             self.zone_labels.extend(
                 lot or f"#{offset + kept[i]}" for i, lot in enumerate(rows.lots)
@@ -208,22 +212,22 @@ def _parcel_checks(state: State, report: Report) -> None:
 
 
 def _zoning_checks(state: State, report: Report, mapping: FieldMapping) -> None:
-    catalogue = categories()
     if mapping.get("code"):
-        unknown = {c: n for c, n in state.codes.items() if c not in catalogue}
+        unknown = {c: n for c, n in state.codes.items() if catalogue_code(c) is None}
         if unknown:
             report.warning(
                 "unknown_code",
-                "land-use codes not in the catalogue (kept as given)",
+                "land-use codes not in the catalogue (kept as given; the category is taken "
+                "from the function text where it names one)",
                 sum(unknown.values()),
                 [f"{c} ×{n}" for c, n in unknown.items()],
             )
-    elif state.codes:
+    elif state.categories:
         report.info(
             "codes_inferred",
             "land-use categories inferred from the function text",
-            sum(state.codes.values()),
-            [f"{c} ×{n}" for c, n in state.codes.most_common(10)],
+            sum(state.categories.values()),
+            [f"{c} ×{n}" for c, n in state.categories.most_common(10)],
         )
     if state.no_category:
         report.warning(

@@ -1,10 +1,11 @@
 """Write geometry columns as COPY fields of EWKB straight from coordinate arrays.
 
 A batch's geometries are taken apart once (their parts, rings and coordinates) and both
-geometry columns, native and lon/lat, are written with numpy into one buffer each: the layout
-(length prefixes, headers, counts) is the same for both and only the coordinates differ. So the
-lon/lat geometries are never made as shapely objects: the native coordinates are reprojected
-as one array, and the bounds the checks need come from the same array.
+geometry columns, lon/lat and the revision's metric plane, are written with numpy into one
+buffer each: the layout (length prefixes, headers, counts) is the same for both and only the
+coordinates differ. So the lon/lat geometries are never made as shapely objects: the native
+coordinates are reprojected as one array, and the bounds the checks need come from the same
+array.
 
 Every geometry is written as little-endian EWKB with its SRID, and as a Multi* (a single
 polygon or line is a one-part Multi*): the bytes of ``ST_AsEWKB`` of a MultiPolygon or
@@ -66,6 +67,19 @@ def parts(geoms: NDArray[np.object_], family: str) -> Parts:
     if kind == shapely.GeometryType.MULTILINESTRING:
         return Parts(family, arrays[1], None, arrays[0], coords)
     raise ValueError(f"unexpected geometry type {kind!r} in a {family} layer")
+
+
+def geometries(p: Parts, coords: NDArray[np.float64]) -> NDArray[np.object_]:
+    """Return the Multi* geometries of these parts with other coordinates (a reprojection of
+    theirs), made by shapely from the arrays in one call."""
+    if len(p.geoms) <= 1:
+        return np.zeros(0, dtype=object)
+    offsets: tuple[NDArray[np.int64], ...]
+    if p.rings is not None:
+        kind, offsets = shapely.GeometryType.MULTIPOLYGON, (p.points, p.rings, p.geoms)
+    else:
+        kind, offsets = shapely.GeometryType.MULTILINESTRING, (p.points, p.geoms)
+    return np.asarray(shapely.from_ragged_array(kind, coords, offsets), dtype=object)
 
 
 def _offsets(counts: NDArray[np.integer]) -> NDArray[np.int64]:

@@ -22,12 +22,13 @@ from ingest import copy as C
 from ingest import ewkb as E
 from ingest import values as V
 from ingest.fields import FieldMapping
-from planning.catalogue import category_for_function, fold, normalise_code
+from planning.catalogue import category_of, fold
 
 # Columns COPY writes after revision_id, per kind (the geometry columns come last, as EWKB).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "zoning": (
         "code",
+        "category",
         "function_l1",
         "function_l2",
         "function_l3",
@@ -43,7 +44,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "attrs",
         "area_m2",
         "geom",
-        "geom_native",
+        "geom_plane",
     ),
     "parcels": (
         "commune_code",
@@ -56,9 +57,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "attrs",
         "area_m2",
         "geom",
-        "geom_native",
+        "geom_plane",
     ),
-    "red_lines": ("road_name", "row_width_m", "attrs", "length_m", "geom", "geom_native"),
+    "red_lines": ("road_name", "row_width_m", "attrs", "length_m", "geom", "geom_plane"),
 }
 TABLES = {"zoning": "zone", "parcels": "parcel", "red_lines": "red_line"}
 
@@ -71,7 +72,8 @@ class Rows:
     columns: list[C.Field] = field(default_factory=list)
     count: int = 0
     keys: list[tuple[str, str, str]] = field(default_factory=list)  # parcels
-    codes: list[str | None] = field(default_factory=list)  # zoning
+    codes: list[str | None] = field(default_factory=list)  # zoning: as the file wrote them
+    categories: list[str | None] = field(default_factory=list)  # zoning: catalogue codes
     functions: list[str | None] = field(default_factory=list)  # zoning
     lots: list[str | None] = field(default_factory=list)  # zoning
     density_fraction: int = 0
@@ -167,20 +169,29 @@ def geometry_columns(
     kind: str,
     native: NDArray[np.object_],
     to84: Transformer,
-    srid: int,
-    metric: NDArray[np.object_] | None = None,
-) -> tuple[list[C.Field], NDArray[np.float64]]:
-    """Return the last three COPY columns (area or length, geometry, native geometry) and the
-    lon/lat bounds of each geometry."""
-    # Areas and lengths are planar in `metric` (the native geometries projected to a VN-2000
-    # zone when the native CRS is geographic), else in the native CRS.
-    planar = native if metric is None else metric
-    size = shapely.area(planar) if kind != "red_lines" else shapely.length(planar)
+    plane_srid: int,
+    to_plane: Transformer | None = None,
+) -> tuple[list[C.Field], NDArray[np.float64], NDArray[np.object_]]:
+    """Return the last three COPY columns (area or length, lon/lat geometry, geometry in the
+    metric plane), the lon/lat bounds of each geometry and the geometries in the plane.
+
+    ``to_plane`` takes the native coordinates to the revision's plane (None: they are in it
+    already); every area and length is planar there, as the certificate computes them."""
     parts = E.parts(native, "line" if kind == "red_lines" else "polygon")
     wgs84 = E.reproject(parts, to84)
+    if to_plane is None:
+        plane, metric = parts.coords, native
+    else:
+        plane = E.reproject(parts, to_plane)
+        metric = E.geometries(parts, plane)
+    size = shapely.area(metric) if kind != "red_lines" else shapely.length(metric)
     layout = E.Layout(parts)
-    columns = [C.float_field(size), [layout.field(wgs84, 4326)], [layout.field(parts.coords, srid)]]
-    return columns, E.bounds(parts, wgs84)
+    columns = [
+        C.float_field(size),
+        [layout.field(wgs84, 4326)],
+        [layout.field(plane, plane_srid)],
+    ]
+    return columns, E.bounds(parts, wgs84), metric
 
 
 def build_rows(
@@ -209,22 +220,28 @@ def build_rows(
         lots, nm = col("lot"), col("name")
         dens, flo, far = col("density"), col("floors"), col("far")
         hei, setb, pop = col("height"), col("setback"), col("population")
-        texts: list[list[str | None]] = [[], [], [], [], [], []]
+        texts: list[list[str | None]] = [[], [], [], [], [], [], []]
         nums: list[list[float | None]] = [[], [], [], [], [], [], []]
+        given = mapping.get("code") is not None
         for i in range(n):
             l1, l2, l3 = _text(f1[i]), _text(f2[i]), _text(f3[i])
-            code = normalise_code(_text(codes[i])) if mapping.get("code") else None
-            if code is None:
-                code = category_for_function(l3, l2, l1)
+            # The code as the file wrote it; its category is the catalogue's code it matches
+            # (case and spaces aside), else the one the function text names. Where the file
+            # gives no code, the category stands for it.
+            written = _text(codes[i]) if given else None
+            category = category_of(written, l3, l2, l1)
+            code = written or category
             fmin, fmax = V.floors(flo[i])
             density = _num(dens[i])
             if density is not None and 0 < density <= 1:
                 out.density_fraction += 1
             lot = _text(lots[i])
-            out.codes.append(code)
+            out.codes.append(written)
+            out.categories.append(category)
             out.functions.append(l3 or l2 or l1)
             out.lots.append(lot)
-            for tcol, t in zip(texts, (code, l1, l2, l3, lot, _text(nm[i])), strict=True):
+            row_texts = (code, category, l1, l2, l3, lot, _text(nm[i]))
+            for tcol, t in zip(texts, row_texts, strict=True):
                 tcol.append(t)
             row_nums = (density, fmin, fmax, _num(far[i]), _num(hei[i]), _num(setb[i]))
             for ncol, x in zip(nums, (*row_nums, _num(pop[i])), strict=True):
@@ -250,7 +267,7 @@ def build_rows(
             C.text_field(sheets),
             C.text_field(parcels),
             C.float_field(C.finite_or_none(col("area"), _num)),
-            C.text_field(_each(lambda v: normalise_code(_text(v)), col("land_type"))),
+            C.text_field(_each(_text, col("land_type"))),
             C.text_field(addresses),
             C.text_field(fold_all(addresses)),
             attrs,

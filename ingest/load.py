@@ -22,9 +22,9 @@ from planning.errors import Conflict
 INSERT_REVISION = text(
     """
     INSERT INTO planning.revision (plan_id, kind, version, source_name, source_sha256, layer,
-        crs_read, crs_resolved, srid, effective_from, loaded_by)
-    VALUES (:plan, :kind, :version, :src, :sha, :layer, :crs_read, :crs_resolved, :srid, :eff,
-        :by)
+        crs_read, crs_resolved, srid, plane_srid, effective_from, loaded_by)
+    VALUES (:plan, :kind, :version, :src, :sha, :layer, :crs_read, :crs_resolved, :srid,
+        :plane_srid, :eff, :by)
     RETURNING id
     """
 )
@@ -89,6 +89,7 @@ class Loader:
         crs_read: str | None,
         crs_resolved: str,
         srid: int,
+        plane_srid: int,
         effective_from: date,
         loaded_by: str | None,
     ) -> int:
@@ -115,6 +116,7 @@ class Loader:
             "crs_read": crs_read,
             "crs_resolved": crs_resolved,
             "srid": srid,
+            "plane_srid": plane_srid,
             "eff": effective_from,
             "by": loaded_by,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import getpass
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,8 +20,7 @@ from pyproj import Transformer
 from sqlalchemy import Engine
 
 from ingest import checks
-from ingest.copy import Field
-from ingest.features import build_rows, commune_text, geometry_columns, reproject
+from ingest.features import build_rows, commune_text, geometry_columns
 from ingest.fields import FieldMapping, resolve_mapping
 from ingest.geometry import RepairStats, repair
 from ingest.load import Loader
@@ -36,7 +36,9 @@ from ingest.read import (
 )
 from ingest.report import Report
 from ingest.source import Source, SourceError, open_source
+from planning import clock, revisions
 from planning import crs as vncrs
+from planning.communes import province_of
 from planning.errors import InvalidInput, OutsideServiceArea
 from planning.text import normalize_encoding_name
 
@@ -52,7 +54,7 @@ class IngestOptions:
     layer: str | None = None
     plan: str | None = None
     plan_meta: dict[str, Any] = field(default_factory=dict)
-    effective: date = field(default_factory=date.today)
+    effective: date = field(default_factory=clock.today)
     fields: dict[str, str] = field(default_factory=dict)
     crs: str | None = None
     province: str | None = None
@@ -75,15 +77,19 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 def _resolve_crs(
     opts: IngestOptions, info: LayerInfo, report: Report, has_prj: bool = False
 ) -> vncrs.CrsDecision:
+    """Decide the CRS of the coordinates: --crs, else the file's own, else --province's zone
+    (--province names the data's province: it is the CRS only of a file that has none)."""
     if opts.crs:
         decision = vncrs.interpret_crs(vncrs.parse_crs(opts.crs))
         decision.read = info.crs
         decision.notes.append(f"CRS given with --crs: {opts.crs}")
+    elif info.crs:
+        decision = vncrs.interpret_crs(vncrs.parse_crs(info.crs))
     elif opts.province:
         epsg = vncrs.epsg_for_province(opts.province)
         decision = vncrs.CrsDecision(vncrs.CRS.from_epsg(epsg), epsg, info.crs)
         zones = vncrs.zones_for_province(opts.province)
-        decision.notes.append(f"province {opts.province}: VN-2000 TM-3 EPSG:{epsg}")
+        decision.notes.append(f"no CRS in the file: province {opts.province}'s TM-3 EPSG:{epsg}")
         if len(zones) > 1:
             others = ", ".join(f"EPSG:{z.epsg} ({z.table})" for z in zones[1:])
             report.warning(
@@ -91,8 +97,6 @@ def _resolve_crs(
                 f"province {opts.province} also used {others}; a drawing keeps the meridian of "
                 "the province that made it — check the location",
             )
-    elif info.crs:
-        decision = vncrs.interpret_crs(vncrs.parse_crs(info.crs))
     else:
         why = "its .prj is not one GDAL can read" if has_prj else ".prj missing or empty"
         raise InvalidInput(
@@ -115,11 +119,12 @@ def _resolve_crs(
 
 def _check_position(
     opts: IngestOptions, decision: vncrs.CrsDecision, geoms: np.ndarray, first: bool
-) -> None:
-    """Refuse swapped axes and data outside the service area, naming the likely zone."""
+) -> vncrs.Bounds | None:
+    """Refuse swapped axes and data outside the service area, naming the likely zone; return
+    the lon/lat bounds of the batch (None when it has no geometry)."""
     live = geoms[np.array([g is not None for g in geoms], dtype=bool)] if len(geoms) else geoms
     if not len(live):
-        return
+        return None
     b = tuple(float(v) for v in shapely.total_bounds(live))
     bounds: vncrs.Bounds = (b[0], b[1], b[2], b[3])
     if first and not opts.swap_xy and vncrs.looks_swapped(decision.crs, bounds):
@@ -136,25 +141,53 @@ def _check_position(
             f"{opts.path}: coordinates fall outside the service area when read as "
             f"{decision.label}" + (f"; {hint}" if hint else "")
         )
+    return ll
 
 
-def _area_transformer(
-    opts: IngestOptions, decision: vncrs.CrsDecision, geoms: np.ndarray, report: Report
-) -> Transformer | None:
-    """Choose the VN-2000 zone that measures areas when the native CRS is geographic."""
-    if not decision.crs.is_geographic or decision.epsg is None:
-        return None
-    province = opts.plan_meta.get("province_code")
-    if province:
-        epsg = vncrs.epsg_for_province(str(province))
-        why = f"the zone of province {province}"
-    else:
-        live = [g for g in geoms if g is not None]
-        lon = float(np.mean(shapely.total_bounds(live)[[0, 2]])) if live else 107.0
-        epsg = vncrs.nearest_tm3_epsg(lon)
-        why = "the VN-2000 TM-3 zone nearest the data; name the plan's province for its own zone"
-    report.info("area_crs", f"geographic coordinates: areas measured in EPSG:{epsg} ({why})")
-    return vncrs.transformer(decision.epsg, epsg)
+def _plane(
+    opts: IngestOptions,
+    decision: vncrs.CrsDecision,
+    bounds84: vncrs.Bounds,
+    communes: list[str | None],
+    report: Report,
+) -> vncrs.Plane:
+    """Choose the metric plane of the revision (from the first batch): the province's VN-2000
+    TM-3 zone, named by --province, the plan's province or the parcels' commune codes."""
+    centre = ((bounds84[0] + bounds84[2]) / 2, (bounds84[1] + bounds84[3]) / 2)
+    province, how = opts.province, ", from --province"
+    if not province and opts.plan_meta.get("province_code"):
+        province, how = str(opts.plan_meta["province_code"]), ", the plan's province"
+    if not province and opts.kind == "parcels":
+        found = Counter(p for p in map(_province_of, communes) if p)
+        if found:
+            province, how = found.most_common(1)[0][0], ", from the parcels' commune codes"
+    plane = vncrs.choose_plane(decision.epsg, province, centre, how)
+    report.plane = f"EPSG:{plane.epsg}"
+    report.info("plane", f"areas and distances measured in EPSG:{plane.epsg} ({plane.why})")
+    if plane.warning:
+        report.warning("plane", plane.warning)
+    return plane
+
+
+def _province_of(commune: str | None) -> str | None:
+    return province_of(commune) if commune else None
+
+
+def _communes(
+    kind: str,
+    mapping: FieldMapping,
+    info: LayerInfo,
+    columns: dict[str, list[Any]],
+    default: str | None,
+) -> list[str | None]:
+    """Return the distinct commune codes of a batch of parcels (nothing for other kinds)."""
+    if kind != "parcels":
+        return []
+    field = mapping.get("commune")
+    if field is None:
+        return [default]
+    raw = info.raw_fields[info.fields.index(field)]
+    return list({commune_text(v) for v in columns.get(raw, [])})
 
 
 def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
@@ -200,6 +233,12 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
         except ValueError as exc:
             raise InvalidInput(f"--encoding: {exc}") from None
     family = FAMILY[opts.kind]
+    if opts.plan and engine is not None and not opts.plan_meta.get("province_code"):
+        # A plan loaded before with its province: its new revisions are measured there too.
+        with engine.connect() as conn:
+            known = revisions.plan_province(conn, opts.plan)
+        if known:
+            opts.plan_meta = {**opts.plan_meta, "province_code": known}
     src = open_source(opts.path, opts.kind, opts.layer)
     report = Report(
         source=str(opts.path),
@@ -259,7 +298,8 @@ def _load(
     to84 = vncrs.transformer_to_wgs84(decision.crs)
     commune_default = commune_text(opts.commune) if opts.commune else None
 
-    area_tf: Transformer | None = None
+    plane: vncrs.Plane | None = None
+    to_plane: Transformer | None = None
     loader: Loader | None = None
     if not opts.dry_run:
         if engine is None:
@@ -267,6 +307,24 @@ def _load(
         loader = Loader(engine)
     state = checks.State(opts.kind)
     geometry = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geometry")
+
+    def begin(plane_srid: int) -> int:
+        assert loader is not None
+        return loader.begin(
+            kind=opts.kind,
+            plan_code=opts.plan,
+            plan_meta=opts.plan_meta,
+            source_name=opts.path.name,
+            sha256=src.sha256,
+            layer=src.layer,
+            crs_read=report.crs_read,
+            crs_resolved=decision.label,
+            srid=srid,
+            plane_srid=plane_srid,
+            effective_from=opts.effective,
+            loaded_by=opts.loaded_by or _whoami(),
+        )
+
     try:
         first = True
         if reading is None:
@@ -277,37 +335,33 @@ def _load(
             report.features_read += n_in
             checks.note_repairs(state, stats, batch.offset)
             checks.note_remarks(state, batch.remarks)
-            _check_position(opts, decision, fixed, first)
-            if first:
-                area_tf = _area_transformer(opts, decision, fixed, report)
-            if first and loader is not None:
-                loader.begin(
-                    kind=opts.kind,
-                    plan_code=opts.plan,
-                    plan_meta=opts.plan_meta,
-                    source_name=opts.path.name,
-                    sha256=src.sha256,
-                    layer=src.layer,
-                    crs_read=report.crs_read,
-                    crs_resolved=decision.label,
-                    srid=srid,
-                    effective_from=opts.effective,
-                    loaded_by=opts.loaded_by or _whoami(),
-                )
-                report.revision_id = loader.revision_id
+            bounds84 = _check_position(opts, decision, fixed, first)
             first = False
             keep = np.array([g is not None for g in fixed], dtype=bool)
+            columns: dict[str, list[Any]] | None = None
+            if plane is None and bounds84 is not None:
+                # The plane is chosen on the first batch with geometry (for parcels, from its
+                # commune codes) and the revision recorded with it.
+                columns = _decoded_columns(batch.columns, texts, keep)
+                communes = _communes(opts.kind, mapping, info, columns, commune_default)
+                plane = _plane(opts, decision, bounds84, communes, report)
+                to_plane = None if plane.epsg == srid else vncrs.transformer(srid, plane.epsg)
+                if loader is not None:
+                    report.revision_id = begin(plane.epsg)
             native = fixed[keep]
             # Geometry work (PROJ and GEOS release the GIL) runs on the second core while this
             # thread turns the attributes into columns.
-            projected = geometry.submit(_project, opts.kind, native, to84, area_tf, srid)
-            columns = _decoded_columns(batch.columns, texts, keep)
+            projected = geometry.submit(
+                geometry_columns, opts.kind, native, to84, plane.epsg if plane else srid, to_plane
+            )
+            if columns is None:
+                columns = _decoded_columns(batch.columns, texts, keep)
             rows = build_rows(
                 opts.kind, mapping, info.fields, columns, len(native), commune_default
             )
-            metric, geometry_cols, bounds84 = projected.result()
+            geometry_cols, feature_bounds, metric = projected.result()
             rows.columns.extend(geometry_cols)
-            outside = checks.outside_area(bounds84, opts.service_area)
+            outside = checks.outside_area(feature_bounds, opts.service_area)
             state.outside.extend(int(batch.offset + np.flatnonzero(keep)[i]) for i in outside)
             loadable = _loadable(opts.kind, rows.count, rows.keys, state)
             state.absorb(rows, metric, batch.offset, np.flatnonzero(keep))
@@ -323,6 +377,9 @@ def _load(
                 f"damaged or truncated: only {report.features_read:,} of the {info.count:,} "
                 "features it declares could be read",
             )
+        if loader is not None and report.revision_id is None:
+            # No feature had a geometry: the revision records the report all the same.
+            report.revision_id = begin(srid)
         if loader is not None:
             loader.end_of_rows()  # the indexes are built while the checks are graded
         report.features_dropped = report.features_read - report.features_loaded
@@ -339,20 +396,6 @@ def _load(
         if reading is not None:
             reading.close()
     return report
-
-
-def _project(
-    kind: str,
-    native: np.ndarray,
-    to84: Transformer,
-    area_tf: Transformer | None,
-    srid: int,
-) -> tuple[np.ndarray, list[Field], np.ndarray]:
-    """Return a batch's area geometries (native, or in the area plane), its geometry columns
-    and their lon/lat bounds."""
-    metric = native if area_tf is None else reproject(native, area_tf)
-    columns, bounds84 = geometry_columns(kind, native, to84, srid, metric)
-    return metric, columns, bounds84
 
 
 def _commune_source(opts: IngestOptions, mapping: FieldMapping, report: Report) -> None:

@@ -40,6 +40,7 @@ class Report:
     features_dropped: int = 0
     crs_read: str | None = None
     crs_resolved: str | None = None
+    plane: str | None = None  # the metric plane areas and distances are measured in
     encodings: dict[str, dict[str, Any]] = field(default_factory=dict)
     mapping: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -105,6 +106,8 @@ class Report:
         if self.plan:
             head.add_row("plan", self.plan)
         head.add_row("CRS", f"{self.crs_read or 'none'} → {self.crs_resolved or '?'}")
+        if self.plane:
+            head.add_row("measured in", self.plane)
         head.add_row(
             "features",
             f"{self.features_read} read, {self.features_loaded} kept, "

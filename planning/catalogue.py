@@ -142,12 +142,26 @@ def category_for_function(*texts: str | None) -> str | None:
     return None
 
 
-def normalise_code(value: str | None) -> str | None:
-    """Tidy a land-use code read from a file ("odt " → "ODT")."""
-    if value is None:
+@cache
+def _by_key() -> dict[str, str]:
+    return {_code_key(c): c for c in categories()}
+
+
+def _code_key(value: str) -> str:
+    return "".join(value.split()).upper()
+
+
+def catalogue_code(value: str | None) -> str | None:
+    """Return the catalogue's code a code written in a file stands for, ignoring case and
+    spaces ("odt ", "O DT" → "ODT"); None when the catalogue has no such code."""
+    if not value:
         return None
-    v = value.strip().upper()
-    return v or None
+    return _by_key().get(_code_key(value))
+
+
+def category_of(code: str | None, *functions: str | None) -> str | None:
+    """Return a zone's land-use category: its code's, else the one its function text names."""
+    return catalogue_code(code) or category_for_function(*functions)
 
 
 def is_road(code: str | None, *functions: str | None) -> bool:

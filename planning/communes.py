@@ -37,3 +37,10 @@ def known_code(code: str) -> bool:
     """Tell whether a code names a commune today or before the reform."""
     table = communes()
     return (code, True) in table or (code, False) in table
+
+
+def province_of(code: str) -> str | None:
+    """Return the province GSO code of a commune code (today's or a pre-reform one)."""
+    table = communes()
+    found = table.get((code, True)) or table.get((code, False))
+    return found.province_code if found else None

@@ -12,6 +12,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from planning.errors import InvalidInput
+from planning.settings import VIETNAM_BBOX
 
 DATA = Path(__file__).resolve().parent / "data"
 WGS84 = 4326
@@ -67,6 +68,14 @@ def zones_for_province(code: str) -> list[ProvinceZone]:
         if all(u.epsg != z.epsg for u in unique):
             unique.append(z)
     return unique
+
+
+def province_name(code: str) -> str:
+    """Name a province code as Circular 25/2014 writes it (with diacritics), else as the 2025
+    table does."""
+    code = code.strip().zfill(2)
+    names = {z.table: z.province for z in province_zones() if z.province_code == code}
+    return names.get("2014") or names.get("2025") or code
 
 
 def provinces_with_meridian(meridian: float) -> list[str]:
@@ -324,3 +333,100 @@ def describe_candidates(cands: list[tuple[int, float, list[str]]]) -> str:
         names = ", ".join(provinces[:4]) + (" …" if len(provinces) > 4 else "")
         parts.append(f"EPSG:{epsg} (TM-3 {meridian:g}°: {names})")
     return "they would fit VN-2000 " + " or ".join(parts)
+
+
+# Inside Vietnam's box the plane is a VN-2000 TM-3 zone; outside (a wider
+# PLANNING_SERVICE_AREA), the UTM zone of the data's centre.
+VIETNAM_LONLAT: Bounds = VIETNAM_BBOX
+
+
+def is_tm3(epsg: int | None) -> bool:
+    """Tell whether an EPSG code is one of the VN-2000 TM-3 zones."""
+    return epsg is not None and epsg in tm3_epsg_by_meridian().values()
+
+
+def is_vn2000(epsg: int | None) -> bool:
+    """Tell whether an EPSG code is a VN-2000 CRS (geographic, TM-3 or UTM)."""
+    return is_tm3(epsg) or epsg in (VN2000_GEOG, *VN2000_UTM.values())
+
+
+@cache
+def usable_crs(epsg: int) -> CRS | None:
+    """Return the EPSG CRS a caller may give coordinates in (2D projected or geographic)."""
+    try:
+        crs = CRS.from_epsg(epsg)
+    except CRSError:
+        return None
+    if not (crs.is_projected or crs.is_geographic) or len(crs.axis_info) != 2:
+        return None
+    return crs
+
+
+def utm_epsg(lon: float, lat: float) -> int:
+    """Return the WGS 84 UTM zone (EPSG:326nn north, 327nn south) of a point."""
+    zone = min(max(int((lon + 180.0) // 6.0) + 1, 1), 60)
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+def in_vietnam(lon: float, lat: float) -> bool:
+    """Tell whether a lon/lat point lies in Vietnam's box (mainland and islands)."""
+    return inside((lon, lat, lon, lat), VIETNAM_LONLAT)
+
+
+def local_plane(lon: float, lat: float) -> int:
+    """Return the plane a point is measured in when nothing names one: the VN-2000 TM-3 zone
+    nearest it in Vietnam, the UTM zone elsewhere."""
+    return nearest_tm3_epsg(lon) if in_vietnam(lon, lat) else utm_epsg(lon, lat)
+
+
+@dataclass(frozen=True)
+class Plane:
+    """The metric plane a revision's geometry is measured in, and why it was chosen."""
+
+    epsg: int
+    why: str
+    warning: str | None = None
+
+
+def choose_plane(
+    source_epsg: int | None, province: str | None, centre: tuple[float, float], how: str = ""
+) -> Plane:
+    """Choose the plane that measures a dataset (every m and m² of its answers).
+
+    ``province`` is the GSO code the data belongs to (``how`` says where it came from:
+    --province, the plan, the parcels' communes) and ``centre`` the lon/lat of the data. The
+    plane is the province's VN-2000 TM-3 zone (the file's own when it is one of the
+    province's: a merged province's drawings keep their old meridian), else the file's own
+    TM-3 zone, else the zone nearest the data with a warning; outside Vietnam the UTM zone of
+    the data's centre."""
+    lon, lat = centre
+    if province:
+        zones = zones_for_province(province)
+        if not zones:
+            raise InvalidInput(f"unknown province code {province!r} (GSO codes such as 46 for Huế)")
+        named = f"province {province.strip().zfill(2)} ({province_name(province)}{how})"
+        if is_tm3(source_epsg) and any(z.epsg == source_epsg for z in zones):
+            return Plane(int(source_epsg or 0), f"the file's VN-2000 TM-3 zone, {named}'s")
+        plane = Plane(zones[0].epsg, f"the VN-2000 TM-3 zone of {named}")
+        if is_tm3(source_epsg):
+            own = next(m for m, e in tm3_epsg_by_meridian().items() if e == source_epsg)
+            return Plane(
+                plane.epsg,
+                plane.why,
+                f"the file's own TM-3 meridian {own:g}° (EPSG:{source_epsg}) is not that of "
+                f"{named}, {zones[0].meridian:g}° (EPSG:{zones[0].epsg}); check the province: "
+                f"areas are measured in EPSG:{zones[0].epsg}",
+            )
+        return plane
+    if is_tm3(source_epsg):
+        return Plane(int(source_epsg or 0), "the file's own VN-2000 TM-3 zone")
+    if in_vietnam(lon, lat):
+        epsg = nearest_tm3_epsg(lon)
+        return Plane(
+            epsg,
+            "the VN-2000 TM-3 zone nearest the data",
+            f"no province named: areas are measured in EPSG:{epsg}, the VN-2000 TM-3 zone "
+            "nearest the data, which may not be its province's; name the province with "
+            "--province CODE (e.g. --province 46 for Huế) to measure as its certificates do",
+        )
+    return Plane(utm_epsg(lon, lat), "the UTM zone of the data's centre (outside Vietnam)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 
@@ -15,7 +16,8 @@ MAX_VERTICES = 10_000
 
 
 def polygon_ewkb(geojson: Any, epsg: int, area: tuple[float, float, float, float]) -> bytes:
-    """Validate a GeoJSON (Multi)Polygon, geometry or Feature in ``epsg``; return EWKB."""
+    """Validate a GeoJSON (Multi)Polygon, geometry or Feature in ``epsg``; return EWKB (in
+    ``epsg`` when it is VN-2000 or WGS 84, else in WGS 84)."""
     if isinstance(geojson, dict) and geojson.get("type") == "Feature":
         geojson = geojson.get("geometry")
     if not isinstance(geojson, dict) or geojson.get("type") not in ("Polygon", "MultiPolygon"):
@@ -39,6 +41,12 @@ def polygon_ewkb(geojson: Any, epsg: int, area: tuple[float, float, float, float
     if geom.is_empty or geom.area <= 0:
         raise InvalidInput("the polygon is empty or has no area")
     _check_area(geom.bounds, epsg, area)
+    if not (vncrs.is_vn2000(epsg) or epsg == vncrs.WGS84):
+        # Another EPSG CRS (a State Plane zone in feet, say): to lon/lat here, with pyproj, so
+        # that the database needs to know only the CRSs it measures in.
+        tf = vncrs.to_wgs84(epsg)
+        geom = shapely.transform(geom, lambda c: np.column_stack(tf.transform(c[:, 0], c[:, 1])))
+        epsg = vncrs.WGS84
     return bytes(shapely.to_wkb(shapely.set_srid(geom, epsg), include_srid=True))
 
 

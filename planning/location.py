@@ -13,26 +13,20 @@ Bounds = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class Location:
-    """A point in WGS 84 and in the VN-2000 TM-3 zone it was given in (or the local one)."""
+    """A point in WGS 84 and in the plane it was given in (or the local one: the nearest
+    VN-2000 TM-3 zone in Vietnam, the UTM zone elsewhere)."""
 
     lon: float
     lat: float
     x: float
     y: float
     epsg: int
-    zone_guessed: bool = False  # the VN-2000 zone was picked by longitude, not given
+    zone_guessed: bool = False  # the plane was picked by position, not given
 
 
 def _finite(*values: float) -> None:
     if not all(math.isfinite(v) for v in values):
         raise InvalidInput("coordinates must be finite numbers")
-
-
-def _local_zone(lon: float) -> int:
-    """Pick the VN-2000 TM-3 zone nearest a longitude (for echoing a WGS 84 point)."""
-    meridians = vncrs.tm3_epsg_by_meridian()
-    best = min(meridians, key=lambda m: abs(m - lon))
-    return meridians[best]
 
 
 def from_lonlat(lon: float, lat: float, area: Bounds, epsg: int | None = None) -> Location:
@@ -45,7 +39,7 @@ def from_lonlat(lon: float, lat: float, area: Bounds, epsg: int | None = None) -
             f"the point lon {lon}, lat {lat} lies outside the service area "
             f"({area[0]}–{area[2]}° E, {area[1]}–{area[3]}° N)"
         )
-    zone = epsg or _local_zone(lon)
+    zone = epsg or vncrs.local_plane(lon, lat)
     x, y = vncrs.from_wgs84(zone).transform(lon, lat)
     return Location(lon, lat, float(x), float(y), zone, zone_guessed=epsg is None)
 
@@ -80,7 +74,9 @@ def from_projected(
 
 
 def parse_epsg(value: str) -> int:
-    """Read ``EPSG:nnnn`` (or a bare number) as an EPSG code the service supports."""
+    """Read ``EPSG:nnnn`` (a bare number, an OGC CRS URI) as a usable EPSG code: a VN-2000
+    CRS, WGS 84, or any 2D projected or geographic CRS of the EPSG registry (a US State Plane
+    zone in feet, say: areas are measured in the data's plane all the same)."""
     v = value.strip().upper().removeprefix("EPSG:")
     if v.startswith("HTTP://WWW.OPENGIS.NET/DEF/CRS/EPSG/0/"):
         v = v.rsplit("/", 1)[-1]
@@ -89,9 +85,9 @@ def parse_epsg(value: str) -> int:
     if not v.isdigit() or len(v) > 6:
         raise InvalidInput(f"unsupported CRS {value!r}: use EPSG:4326 or a VN-2000 code")
     code = int(v)
-    allowed = set(vncrs.tm3_epsg_by_meridian().values()) | {4326, 4756, 3405, 3406}
-    if code not in allowed:
-        raise InvalidInput(
-            f"unsupported CRS EPSG:{code}: use EPSG:4326 or a VN-2000 TM-3 zone (e.g. EPSG:9214)"
-        )
-    return code
+    if vncrs.is_vn2000(code) or code == 4326 or vncrs.usable_crs(code) is not None:
+        return code
+    raise InvalidInput(
+        f"unsupported CRS EPSG:{code}: use EPSG:4326, a VN-2000 TM-3 zone (e.g. EPSG:9214) "
+        "or another 2D projected or geographic EPSG CRS"
+    )

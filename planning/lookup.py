@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from planning.catalogue import fold
+from planning.crs import is_tm3, is_vn2000, local_plane
 from planning.errors import Conflict, InvalidInput, NotFound
 from planning.location import Location, in_zone
 from planning.revisions import data_version
@@ -112,7 +113,7 @@ def zone_json(z: dict[str, Any]) -> dict[str, Any]:
         "lot": z["lot"],
         "name": z["name"],
         "land_use": (
-            {"code": z["code"], "name_vi": z["name_vi"], "name_en": z["name_en"]}
+            {"code": z["category"], "name_vi": z["name_vi"], "name_en": z["name_en"]}
             if z.get("name_vi")
             else None
         ),
@@ -137,10 +138,12 @@ def red_line_box_degrees(lat: float) -> float:
 
 
 def location_json(loc: Location) -> dict[str, Any]:
-    """Echo a location in WGS 84 and VN-2000."""
+    """Echo a location in WGS 84 and in the plane of the data (VN-2000 TM-3 in Vietnam)."""
+    plane = {"x": round(loc.x, 3), "y": round(loc.y, 3), "crs": f"EPSG:{loc.epsg}"}
     return {
         "wgs84": {"lon": round(loc.lon, 8), "lat": round(loc.lat, 8)},
-        "vn2000": {"x": round(loc.x, 3), "y": round(loc.y, 3), "crs": f"EPSG:{loc.epsg}"},
+        "plane": plane,
+        "vn2000": plane if is_vn2000(loc.epsg) else None,
     }
 
 
@@ -196,9 +199,9 @@ def point_answer(row: dict[str, Any], loc: Location, on: date) -> dict[str, Any]
         # Echo VN-2000 coordinates in the plane of the data: the governing plan's, the parcel's,
         # else the nearest plan's (the meridian nearest the longitude may be another province's).
         if row["zones"]:
-            srid = _by_plan(row["zones"])[0][0]["srid"]
+            srid = _by_plan(row["zones"])[0][0]["plane_srid"]
         else:
-            srid = row["parcel"]["srid"] if row["parcel"] else row["nearest_srid"]
+            srid = row["parcel"]["plane_srid"] if row["parcel"] else row["nearest_plane"]
         if srid is not None:
             loc = in_zone(loc, int(srid))
     return {
@@ -221,10 +224,17 @@ def point_answer(row: dict[str, Any], loc: Location, on: date) -> dict[str, Any]
     }
 
 
-def _shares(areas: list[float], total: float) -> list[float]:
-    """Return percentages to 0.01 that add up to exactly 100 with the uncovered rest last."""
+def _shares(areas: list[float], total: float, covered: float | None = None) -> list[float]:
+    """Return percentages to 0.01 that add up to exactly 100 with the uncovered rest last.
+
+    Zones of one plan may overlap (a drawing error the ingest report warns of): their areas
+    then add up to more than the part they cover. The shares are then taken from the
+    covered area, in proportion to the zones' areas, so that they never pass 100 %."""
     if total <= 0:
         return [0.0 for _ in areas]
+    inside = sum(areas)
+    if covered is not None and inside > covered > 0:
+        areas = [a * covered / inside for a in areas]
     parts = [*areas, max(total - sum(areas), 0.0)]
     raw = [Decimal(a) / Decimal(total) * 10000 for a in parts]
     floors = [int(r) for r in raw]
@@ -252,8 +262,9 @@ def breakdown(
     for first, zs in _by_plan(row.zones):
         agg = per_plan[first["revision_id"]]
         total = float(agg["target_area_m2"])
+        covered = float(agg["covered_m2"] or 0.0)
         areas = [float(z["area_m2"]) for z in zs]
-        shares = _shares(areas, total)
+        shares = _shares(areas, total, covered)
         zones = []
         for z, share in zip(zs, shares, strict=False):
             item = zone_json(z)
@@ -262,8 +273,8 @@ def breakdown(
             if with_geometry:
                 item["geometry"] = z["geometry"]
             zones.append(item)
-        covered = float(agg["covered_m2"] or 0.0)
         road = float(agg["road_m2"] or 0.0)
+        overlap = sum(areas) - covered
         out.append(
             {
                 "plan": plan_json(first),
@@ -272,9 +283,11 @@ def breakdown(
                     "version": first["version"],
                     "effective_from": first["effective_from"],
                 },
-                "crs": f"EPSG:{first['srid']}",
+                "crs": f"EPSG:{first['plane_srid']}",
                 "area_m2": _round2(total),
                 "area_in_plan_m2": _round2(covered),
+                # m² that two or more of the plan's zones claim (0 when they do not overlap).
+                "overlap_m2": _round2(overlap) if overlap >= MIN_PIECE_M2 else 0.0,
                 "outside_plan_m2": _round2(max(total - covered, 0.0)),
                 "outside_plan_pct": shares[-1] if len(shares) > len(zs) else 0.0,
                 "zones": zones,
@@ -293,7 +306,7 @@ def breakdown(
 
 PARCEL_SQL = """
 SELECT pa.id, pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
-       pa.land_use_code, pa.address, ST_AsEWKB(pa.geom_native) AS ewkb,
+       pa.land_use_code, pa.address, ST_AsEWKB(pa.geom_plane) AS ewkb,
        ST_AsGeoJSON(pa.geom, 7) AS geojson
 FROM planning.parcel pa
 JOIN planning.parcel_coverage pc
@@ -438,11 +451,11 @@ def current_data_version(conn: Connection) -> int:
     return data_version(conn)
 
 
-# The 50 nearest zones by index (KNN), then the nearest published one within ~50 km.
-# The same rule as the nearest_srid column of sql/lookup_point.sql: the nearest published zone
-# within 0.5°, found through its small pieces (exact distances the index checks stay cheap).
+# The same rule as the nearest_plane column of sql/lookup_point.sql: the nearest published
+# zone within 0.5°, found through its small pieces (exact distances the index checks stay
+# cheap).
 NEAREST_PLAN_SQL = """
-SELECT r.srid
+SELECT r.plane_srid
 FROM planning.zone_piece zp JOIN planning.revision r ON r.id = zp.revision_id
 WHERE r.state = 'published'
   AND ST_DWithin(zp.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 0.5)
@@ -455,22 +468,21 @@ SELECT ST_SRID(g) AS srid, ST_X(c) AS lon, ST_Y(c) AS lat FROM (
 """
 
 
-def nearest_plan_srid(conn: Connection, lon: float, lat: float) -> int | None:
-    """Return the VN-2000 plane of the published plan nearest a point (within ~50 km)."""
+def nearest_plan_plane(conn: Connection, lon: float, lat: float) -> int | None:
+    """Return the plane of the published plan nearest a point (within ~50 km)."""
     srid = conn.execute(text(NEAREST_PLAN_SQL), {"lon": lon, "lat": lat}).scalar()
     return None if srid is None else int(srid)
 
 
 def polygon_area(conn: Connection, ewkb: bytes, plane: int | None = None) -> tuple[float, str]:
-    """Return a polygon's planar area in a VN-2000 TM-3 plane: the one it was given in, else
-    ``plane`` (the governing plan's), else the nearest plan's, else the meridian nearest it."""
-    from planning.crs import nearest_tm3_epsg, tm3_epsg_by_meridian
-
+    """Return a polygon's planar area: in the VN-2000 TM-3 zone it was given in, else in
+    ``plane`` (the governing plan's), else the nearest plan's, else the plane of its place
+    (the nearest TM-3 zone in Vietnam, the UTM zone elsewhere)."""
     row = conn.execute(text(AREA_SQL), {"g": ewkb}).one()
     srid = int(row.srid)
-    if srid not in tm3_epsg_by_meridian().values():
+    if not is_tm3(srid):
         lon, lat = float(row.lon), float(row.lat)
-        srid = plane or nearest_plan_srid(conn, lon, lat) or nearest_tm3_epsg(lon)
+        srid = plane or nearest_plan_plane(conn, lon, lat) or local_plane(lon, lat)
     area = conn.execute(
         text("SELECT ST_Area(ST_Transform(ST_GeomFromEWKB(:g), :srid))"), {"g": ewkb, "srid": srid}
     ).scalar_one()

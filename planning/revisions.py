@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from planning import clock
 from planning.errors import Conflict, InvalidInput, NotFound
 
 PLAN_KINDS = ("zoning", "red_lines")
@@ -67,6 +68,14 @@ def ensure_plan(conn: Connection, code: str, meta: dict[str, Any]) -> int:
     return int(row.id)
 
 
+def plan_province(conn: Connection, code: str) -> str | None:
+    """Return the province code recorded for a plan (None: no such plan, or none recorded)."""
+    row = conn.execute(
+        text("SELECT province_code FROM planning.plan WHERE code = :c"), {"c": code.strip()}
+    ).first()
+    return None if row is None else row.province_code
+
+
 def plan_id(conn: Connection, code: str) -> int:
     """Return a plan's id or raise NotFound."""
     row = conn.execute(text("SELECT id FROM planning.plan WHERE code = :c"), {"c": code}).first()
@@ -105,8 +114,9 @@ def next_version(conn: Connection, plan: int | None, kind: str) -> int:
     )
 
 
-# The data version: it changes with every publish and rollback (tile statements embed it).
-DATA_VERSION_SQL = "SELECT coalesce(max(id), 0) FROM planning.publication"
+# The data version: one counter, incremented in the transaction of every publish and rollback
+# (so it follows commit order); tile and lookup statements embed this query.
+DATA_VERSION_SQL = "SELECT version FROM planning.data_version"
 
 
 def data_version(conn: Connection) -> int:
@@ -138,20 +148,34 @@ def _revision(conn: Connection, revision_id: int, lock: bool = False) -> Any:
     return row
 
 
+def _serialise(conn: Connection) -> None:
+    """Wait for any other publish or rollback to commit, then keep them waiting until this
+    transaction ends: the data version's row lock serialises them (READ COMMITTED: every
+    later statement of this one sees what the other committed)."""
+    conn.execute(text("SELECT version FROM planning.data_version FOR UPDATE"))
+
+
 def _record(conn: Connection, revision_id: int, action: str, by: str | None) -> int:
-    return int(
+    """Log a publish or rollback and return the new data version (the row is locked by
+    ``_serialise`` until this transaction commits, so versions follow commit order)."""
+    version = int(
         conn.execute(
-            text(
-                "INSERT INTO planning.publication (revision_id, action, by) "
-                "VALUES (:r, :a, :b) RETURNING id"
-            ),
-            {"r": revision_id, "a": action, "b": by},
+            text("UPDATE planning.data_version SET version = version + 1 RETURNING version")
         ).scalar_one()
     )
+    conn.execute(
+        text(
+            "INSERT INTO planning.publication (revision_id, action, by, data_version) "
+            "VALUES (:r, :a, :b, :v)"
+        ),
+        {"r": revision_id, "a": action, "b": by, "v": version},
+    )
+    return version
 
 
 def publish(conn: Connection, revision_id: int, by: str | None = None) -> Change:
     """Make a staged revision effective and close the one it replaces (one transaction)."""
+    _serialise(conn)
     rev = _revision(conn, revision_id, lock=True)
     if rev.state != "staged":
         raise Conflict(f"revision {revision_id} is {rev.state}, only a staged revision publishes")
@@ -230,6 +254,7 @@ def rollback(
 ) -> Change:
     """Withdraw the newest published revision of a plan (or a parcels revision) and re-open the
     one before it."""
+    _serialise(conn)
     if revision_id is None:
         if plan_code is None:
             raise InvalidInput("name a plan code or a revision id")
@@ -251,9 +276,15 @@ def rollback(
     if rev.state != "published":
         raise Conflict(f"revision {revision_id} is {rev.state}; only a published one rolls back")
     reopened: int | None = None
+    if rev.kind in PLAN_KINDS and rev.effective_to is not None:
+        raise Conflict(f"revision {revision_id} was replaced; roll back the newer one first")
+    # Retired first: the revision re-opened may not overlap a published one
+    # (the exclusion constraint revision_one_in_force).
+    conn.execute(
+        text("UPDATE planning.revision SET state = 'retired', retired_at = now() WHERE id = :id"),
+        {"id": revision_id},
+    )
     if rev.kind in PLAN_KINDS:
-        if rev.effective_to is not None:
-            raise Conflict(f"revision {revision_id} was replaced; roll back the newer one first")
         prev = conn.execute(
             text(
                 "SELECT id FROM planning.revision WHERE plan_id = :p AND kind = :k "
@@ -294,10 +325,6 @@ def rollback(
                 ),
                 {"c": c.commune_code, "d": rev.effective_from},
             )
-    conn.execute(
-        text("UPDATE planning.revision SET state = 'retired', retired_at = now() WHERE id = :id"),
-        {"id": revision_id},
-    )
     version = _record(conn, revision_id, "rollback", by)
     return Change(revision_id, "rollback", version, reopened)
 
@@ -343,7 +370,7 @@ def show_revision(conn: Connection, revision_id: int) -> dict[str, Any]:
 
 ZONES_SQL = """
 SELECT id, lot, code, function_l1, function_l2, function_l3, density_max, floors_min,
-       floors_max, far_max, height_max_m, setback_m, area_m2, md5(ST_AsBinary(geom_native)) AS shape
+       floors_max, far_max, height_max_m, setback_m, area_m2, md5(ST_AsBinary(geom_plane)) AS shape
 FROM planning.zone WHERE revision_id = :r
 """
 COMPARED = (
@@ -418,7 +445,7 @@ def _zone_summary(key: str, z: dict[str, Any]) -> dict[str, Any]:
 def effective_date(value: str | date | None) -> date:
     """Parse an effective date (YYYY-MM-DD), today when not given."""
     if value is None:
-        return date.today()
+        return clock.today()
     if isinstance(value, date):
         return value
     try:

@@ -22,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 
 SCHEMA = "planning"
 WGS84 = 4326
@@ -30,7 +30,7 @@ WGS84 = 4326
 metadata = MetaData(schema=SCHEMA)
 
 ZONE_IS_ROAD = (
-    "(code IS NOT DISTINCT FROM 'DGT') OR (coalesce(function_l1, '') || ' ' || "
+    "(category IS NOT DISTINCT FROM 'DGT') OR (coalesce(function_l1, '') || ' ' || "
     "coalesce(function_l2, '') || ' ' || coalesce(function_l3, '') ~* 'giao th(o|ô|Ô)ng')"
 )
 PLAN_LEVELS = ("detail", "zoning", "general", "land_use")
@@ -71,7 +71,11 @@ revision = Table(
     Column("layer", Text),
     Column("crs_read", Text),
     Column("crs_resolved", Text, nullable=False),
-    Column("srid", Integer, nullable=False),
+    Column("srid", Integer, nullable=False),  # the CRS of the file's coordinates
+    # The metric plane every m and m² of the revision is measured in (its features'
+    # geom_plane): the VN-2000 TM-3 zone of the data's province, or outside Vietnam the UTM
+    # zone of its centre (planning.crs.choose_plane).
+    Column("plane_srid", Integer, nullable=False),
     Column("encoding", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("feature_count", Integer, nullable=False, server_default="0"),
     Column("dropped_count", Integer, nullable=False, server_default="0"),
@@ -103,6 +107,17 @@ Index(
     postgresql_where=text("state <> 'retired'"),
 )
 Index("revision_plan_kind", revision.c.plan_id, revision.c.kind, revision.c.state)
+# No two published revisions of one plan and kind in force on the same day (migration 0005).
+revision.append_constraint(
+    ExcludeConstraint(
+        (revision.c.plan_id, "="),
+        (revision.c.kind, "="),
+        (text("daterange(effective_from, effective_to)"), "&&"),
+        name="revision_one_in_force",
+        using="gist",
+        where=text("state = 'published' AND plan_id IS NOT NULL"),
+    )
+)
 Index("revision_boundary_gist", revision.c.boundary, postgresql_using="gist")
 
 # Parcels revisions replace earlier ones commune by commune: each published parcels revision holds
@@ -121,8 +136,17 @@ parcel_coverage = Table(
     Column("effective_to", Date),
 )
 Index("parcel_coverage_commune", parcel_coverage.c.commune_code, parcel_coverage.c.effective_from)
+# No two coverages of one commune in force on the same day (migration 0005).
+parcel_coverage.append_constraint(
+    ExcludeConstraint(
+        (parcel_coverage.c.commune_code, "="),
+        (text("daterange(effective_from, effective_to)"), "&&"),
+        name="parcel_coverage_one_in_force",
+        using="gist",
+    )
+)
 
-# One row per publish or rollback: its id is the data version that caches and answers carry.
+# One row per publish or rollback, with the data version it made.
 publication = Table(
     "publication",
     metadata,
@@ -131,7 +155,19 @@ publication = Table(
     Column("action", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("by", Text),
+    Column("data_version", BigInteger, nullable=False),
     CheckConstraint("action IN ('publish', 'rollback')", name="publication_action_check"),
+)
+
+# The data version that caches and answers carry: one row, incremented in the transaction of
+# every publish and rollback, whose row lock serialises them (planning.revisions), so that the
+# version follows commit order.
+data_version = Table(
+    "data_version",
+    metadata,
+    Column("one", Boolean, primary_key=True, server_default=text("true")),
+    Column("version", BigInteger, nullable=False),
+    CheckConstraint("one", name="data_version_one_row"),
 )
 
 zone = Table(
@@ -139,7 +175,10 @@ zone = Table(
     metadata,
     Column("id", BigInteger, primary_key=True),
     Column("revision_id", Integer, ForeignKey("revision.id", ondelete="CASCADE"), nullable=False),
-    Column("code", Text),
+    Column("code", Text),  # as the file wrote it
+    # The catalogue's code the zone belongs to (its code matched ignoring case and spaces, or
+    # inferred from the function text): colours, legend and the planned-road test use it.
+    Column("category", Text),
     Column("function_l1", Text),
     Column("function_l2", Text),
     Column("function_l3", Text),
@@ -155,7 +194,8 @@ zone = Table(
     Column("attrs", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("area_m2", Float, nullable=False),
     Column("geom", _geom("MULTIPOLYGON"), nullable=False),
-    Column("geom_native", _geom("MULTIPOLYGON", srid=-1), nullable=False),
+    # The same geometry in the revision's plane (revision.plane_srid): areas are measured here.
+    Column("geom_plane", _geom("MULTIPOLYGON", srid=-1), nullable=False),
     # Planned transport land: the DGT category or a "giao thông" function (planning.catalogue).
     Column("is_road", Boolean, Computed(ZONE_IS_ROAD, persisted=True), nullable=False),
 )
@@ -177,7 +217,7 @@ parcel = Table(
     Column("attrs", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("area_m2", Float, nullable=False),
     Column("geom", _geom("MULTIPOLYGON"), nullable=False),
-    Column("geom_native", _geom("MULTIPOLYGON", srid=-1), nullable=False),
+    Column("geom_plane", _geom("MULTIPOLYGON", srid=-1), nullable=False),
     UniqueConstraint("revision_id", "commune_code", "sheet", "parcel_no", name="parcel_key"),
 )
 Index("parcel_geom_gist", parcel.c.geom, postgresql_using="gist")
@@ -193,7 +233,7 @@ red_line = Table(
     Column("attrs", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("length_m", Float, nullable=False),
     Column("geom", _geom("MULTILINESTRING"), nullable=False),
-    Column("geom_native", _geom("MULTILINESTRING", srid=-1), nullable=False),
+    Column("geom_plane", _geom("MULTILINESTRING", srid=-1), nullable=False),
 )
 Index("red_line_geom_gist", red_line.c.geom, postgresql_using="gist")
 Index("red_line_revision", red_line.c.revision_id)
@@ -207,7 +247,7 @@ def _pieces(name: str, parent: Table, key: str) -> Table:
         Column(key, BigInteger, ForeignKey(parent.c.id, ondelete="CASCADE"), nullable=False),
         Column("revision_id", Integer, nullable=False),
         Column("geom", _geom("GEOMETRY"), nullable=False),
-        Column("geom_native", _geom("GEOMETRY", srid=-1), nullable=False),
+        Column("geom_plane", _geom("GEOMETRY", srid=-1), nullable=False),
     )
     Index(f"{name}_geom_gist", table.c.geom, postgresql_using="gist")
     Index(f"{name}_{key}", table.c[key])

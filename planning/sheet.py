@@ -91,14 +91,15 @@ LABELS = {
 
 CONTEXT_SQL = """
 WITH p AS (SELECT ST_GeomFromEWKB(:g) AS g)
-SELECT z.lot, z.code, z.is_road, ST_AsGeoJSON(ST_Intersection(z.geom_native,
-         ST_Expand(CASE WHEN ST_SRID(p.g) = r.srid THEN p.g ELSE ST_Transform(p.g, r.srid) END,
-                   :m)), 3) AS shape,
-       ST_AsGeoJSON(ST_PointOnSurface(ST_Intersection(z.geom_native, ST_Expand(
-         CASE WHEN ST_SRID(p.g) = r.srid THEN p.g ELSE ST_Transform(p.g, r.srid) END, :m))), 3)
-         AS label_at
+SELECT z.lot, z.category, z.is_road,
+       ST_AsGeoJSON(ST_Intersection(z.geom_plane, near.box), 3) AS shape,
+       ST_AsGeoJSON(ST_PointOnSurface(ST_Intersection(z.geom_plane, near.box)), 3) AS label_at
 FROM p JOIN planning.zone z ON z.geom && ST_Expand(ST_Transform(p.g, 4326), 0.0005)
 JOIN planning.revision r ON r.id = z.revision_id
+-- :m metres around the parcel, in the revision's plane.
+CROSS JOIN LATERAL (
+    SELECT ST_Expand(CASE WHEN ST_SRID(p.g) = r.plane_srid THEN p.g
+                          ELSE ST_Transform(p.g, r.plane_srid) END, :m) AS box) near
 WHERE r.state = 'published' AND r.effective_from <= :d
   AND (r.effective_to IS NULL OR :d < r.effective_to) AND r.plan_id = (
     SELECT id FROM planning.plan WHERE code = :plan)
@@ -194,7 +195,7 @@ def _draw_map(
     pdf.set_draw_color(110, 110, 110)
     pdf.set_line_width(0.2)
     for z in context:
-        hexcol = colours.get(z["code"] or "", "#DDDDDD").lstrip("#")
+        hexcol = colours.get(z["category"] or "", "#DDDDDD").lstrip("#")
         r, g, b = (int(hexcol[i : i + 2], 16) for i in (0, 2, 4))
         pdf.set_fill_color(*(ROAD_FILL if z.get("is_road") else (r, g, b)))
         for ring in rings(z["shape"]):
@@ -289,7 +290,7 @@ def _context(
     context = [
         {
             "lot": r.lot,
-            "code": r.code,
+            "category": r.category,
             "is_road": bool(r.is_road),
             "shape": json.loads(r.shape),
             "label_at": json.loads(r.label_at) if r.label_at else None,

@@ -80,7 +80,10 @@ TILESETS: dict[str, Tileset] = {
                     "polygon",
                     PLAN_PUBLISHED,
                     (
-                        Attribute("code", "t.code", "String", 0, "land-use code"),
+                        Attribute("code", "t.code", "String", 0, "land-use code as given"),
+                        Attribute(
+                            "category", "t.category", "String", 0, "catalogue land-use code"
+                        ),
                         Attribute("function", _FUNCTION, "String", 0, "land-use function"),
                         Attribute("road", "t.is_road", "Boolean", 0, "planned transport land"),
                         Attribute("plan", "p.code", "String", 0, "plan code"),

@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
+from planning import clock
 from planning.db import ReadPool
 from planning.revisions import DATA_VERSION_SQL
 from tilesets.cache import Tile, TileCache, make_tile
@@ -45,7 +46,7 @@ class TileService:
 
     def observe(self, version: int) -> None:
         """Note the data version a request has just read from the database."""
-        # Versions only grow (each publish and rollback adds a publication row).
+        # Versions only grow (each publish and rollback increments planning.data_version).
         self._version = max(self._version, version)
         self._version_at = time.monotonic()
 
@@ -58,7 +59,7 @@ class TileService:
         checks it against the database (and redirects a stale one)."""
         if version != self._version or time.monotonic() - self._version_at > self.version_ttl_s:
             return None
-        return self.cache.get((name, z, x, y, version, on or date.today()))
+        return self.cache.get((name, z, x, y, version, on or clock.today()))
 
     def get(
         self, name: str, z: int, x: int, y: int, version: int | None, on: date | None
@@ -70,7 +71,7 @@ class TileService:
         statement, outside any transaction, answers the data version and the tile from one
         snapshot (and renders nothing for a stale version)."""
         check_tile(tileset(name), z, x, y)
-        day = on or date.today()
+        day = on or clock.today()
         # A tile cached under the version asked for (or, unversioned, the last one seen) only
         # needs the version confirmed.
         guess = version if version is not None else self._version

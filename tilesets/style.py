@@ -62,7 +62,7 @@ def colour_of(code: str, catalogue_colour: str | None) -> str:
 
 def build_style(base: str, categories: list[dict[str, Any]]) -> dict[str, Any]:
     """Return the MapLibre style (spec v8) drawing the four tilesets."""
-    match: list[Any] = ["match", ["coalesce", ["get", "code"], ""]]
+    match: list[Any] = ["match", ["coalesce", ["get", "category"], ""]]
     for c in categories:
         match += [c["code"], colour_of(c["code"], c.get("color"))]
     match.append(FALLBACK)
@@ -189,7 +189,7 @@ def build_legend(categories: list[dict[str, Any]]) -> dict[str, Any]:
 CATEGORIES_SQL = """
 SELECT c.code, c.name_vi, c.name_en, c.color,
        EXISTS (SELECT 1 FROM planning.zone z JOIN planning.revision r ON r.id = z.revision_id
-               WHERE z.code = c.code AND r.state = 'published' AND r.effective_to IS NULL)
+               WHERE z.category = c.code AND r.state = 'published' AND r.effective_to IS NULL)
          AS in_use
 FROM planning.land_use_category c ORDER BY c.code
 """

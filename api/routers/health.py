@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
+
+from planning.revisions import data_version
 
 router = APIRouter(tags=["health"])
 
@@ -42,9 +43,7 @@ def readyz(request: Request) -> Any:
     """Answer 200 when the database answers, 503 otherwise."""
     try:
         with request.app.state.reader.connect() as conn:
-            version = conn.execute(
-                text("SELECT coalesce(max(id), 0) FROM planning.publication")
-            ).scalar_one()
+            version = data_version(conn)
     except Exception:
         return JSONResponse(
             {"status": "unavailable", "detail": "the database does not answer"},

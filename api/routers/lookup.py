@@ -18,8 +18,8 @@ from api.deps import AppSettings, AsOf, Conn, checked_date, fetch_row, json_resp
 from api.errors import status_of
 from api.query import documented_parameters, parse_query
 from api.schemas import BatchOut, Error, GeometryBreakdown, LookupOut
+from planning import clock, lookup
 from planning import crs as vncrs
-from planning import lookup
 from planning.errors import InvalidInput, PlanningError
 from planning.geometry_input import polygon_ewkb
 from planning.location import Location, from_lonlat, from_projected, parse_epsg
@@ -164,7 +164,7 @@ def lookup_geometry(
 ) -> dict[str, Any]:
     """Split a polygon (WGS 84 or VN-2000) among the zones of every applicable plan."""
     crs = body.crs or (content_crs.strip("<> ") if content_crs else None)
-    return geometry_breakdown(conn, settings, body.geometry, crs, body.date or date.today())
+    return geometry_breakdown(conn, settings, body.geometry, crs, body.date or clock.today())
 
 
 class BatchItem(PointFields):
@@ -333,7 +333,7 @@ async def lookup_batch(request: Request, settings: AppSettings) -> Any:
 
     raw = await request.body()
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    on = date.today()
+    on = clock.today()
     if ctype == "text/csv":
         items = _parse_csv(raw)
         on_param = request.query_params.get("date")
@@ -349,7 +349,7 @@ async def lookup_batch(request: Request, settings: AppSettings) -> Any:
             raise InvalidInput(
                 f"the body is not a valid batch ({str(exc).splitlines()[0][:120]})"
             ) from None
-        items, on = body.items, body.date or date.today()
+        items, on = body.items, body.date or clock.today()
     else:
         raise InvalidInput("send application/json or text/csv")
 

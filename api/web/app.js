@@ -190,7 +190,7 @@ function zoneCard(z, extra = "") {
         <div><dt>${esc(t("setback"))}</dt><dd>${withUnit(ind.setback_m, "m", 1)}</dd></div>
       </dl>`;
   return `<li class="zone${z.is_road ? " road" : ""}" data-lot="${esc(z.lot || "")}">
-    <h4>${swatch(z.code)}${title}</h4>${extra}${rows}</li>`;
+    <h4>${swatch(z.land_use && z.land_use.code)}${title}</h4>${extra}${rows}</li>`;
 }
 function parcelBlock(parcel, withLinks) {
   const key = `${parcel.commune}/${parcel.sheet}/${parcel.parcel}`;
@@ -214,8 +214,11 @@ function footer(answer) {
 
 function renderPoint(answer) {
   const loc = answer.location;
-  let html = `<p class="muted">${esc(t("coordsWgs"))}: ${loc.wgs84.lon.toFixed(6)}, ${loc.wgs84.lat.toFixed(6)}<br>
-    ${esc(t("coordsVn"))} (${esc(loc.vn2000.crs)}): X = ${num(loc.vn2000.y, 3)}, Y = ${num(loc.vn2000.x, 3)}</p>`;
+  // Surveyors' X is the northing: VN-2000 coordinates are shown as the certificate prints them.
+  const vn = loc.vn2000
+    ? `<br>${esc(t("coordsVn"))} (${esc(loc.vn2000.crs)}): X = ${num(loc.vn2000.y, 3)}, Y = ${num(loc.vn2000.x, 3)}`
+    : `<br>${esc(loc.plane.crs)}: E = ${num(loc.plane.x, 3)}, N = ${num(loc.plane.y, 3)}`;
+  let html = `<p class="muted">${esc(t("coordsWgs"))}: ${loc.wgs84.lon.toFixed(6)}, ${loc.wgs84.lat.toFixed(6)}${vn}</p>`;
   if (answer.parcel) html += parcelBlock(answer.parcel, true);
   if (!answer.plans.length) html += `<p>${esc(t("noPlan"))}</p>`;
   for (const p of answer.plans) {
@@ -233,7 +236,7 @@ function renderPoint(answer) {
 function breakdownTable(p) {
   let rows = "";
   for (const z of p.zones) {
-    rows += `<tr><th scope="row">${swatch(z.code)}${z.lot ? esc(z.lot) : noData()}</th><td>${z.function ? esc(z.function) : noData()}</td>
+    rows += `<tr><th scope="row">${swatch(z.land_use && z.land_use.code)}${z.lot ? esc(z.lot) : noData()}</th><td>${z.function ? esc(z.function) : noData()}</td>
       <td class="num">${num(z.area_m2)}</td><td class="num">${num(z.share_pct)} %</td></tr>`;
   }
   if (p.outside_plan_m2 > 0) {

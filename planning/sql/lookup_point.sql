@@ -1,7 +1,8 @@
 -- Everything the service knows at one point, as of a date, in one round trip.
 -- :lon/:lat WGS 84; :x/:y/:epsg the same point as given (VN-2000 when it was); :d the date;
 -- :tol metres within which a point counts as on a zone boundary; :deg the red-line search box;
--- :radius metres within which the nearest red line is reported.
+-- :radius metres within which the nearest red line is reported. Every distance is measured in
+-- each revision's metric plane (revision.plane_srid), where its geom_plane lies.
 -- Zones and red lines are found through their ST_Subdivide'd pieces (zone_piece,
 -- red_line_piece): a long corridor's box covers the map, its pieces' boxes do not.
 WITH pt AS (
@@ -10,8 +11,9 @@ WITH pt AS (
 ),
 live AS (
     -- Revisions in force on the date.
-    SELECT r.id, r.srid, r.plan_id, r.version, r.effective_from,
-           CASE WHEN r.srid = :epsg THEN pt.given ELSE ST_Transform(pt.g, r.srid) END AS at
+    SELECT r.id, r.plane_srid, r.plan_id, r.version, r.effective_from,
+           CASE WHEN r.plane_srid = :epsg THEN pt.given ELSE ST_Transform(pt.g, r.plane_srid)
+           END AS at
     FROM pt, planning.revision r
     WHERE r.state = 'published' AND r.effective_from <= :d
       AND (r.effective_to IS NULL OR :d < r.effective_to)
@@ -19,7 +21,7 @@ live AS (
 -- The pieces near the point, from one scan of the index (joined to live, the scan would run
 -- once per revision in force).
 zone_near AS MATERIALIZED (
-    SELECT zp.zone_id, zp.revision_id, zp.geom_native
+    SELECT zp.zone_id, zp.revision_id, zp.geom_plane
     FROM planning.zone_piece zp
     WHERE zp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 1e-6)
 ),
@@ -27,23 +29,23 @@ hit AS (
     SELECT DISTINCT zn.zone_id, live.id AS revision_id
     FROM zone_near zn
     JOIN live ON live.id = zn.revision_id
-    WHERE ST_DWithin(zn.geom_native, live.at, :tol)
+    WHERE ST_DWithin(zn.geom_plane, live.at, :tol)
 ),
 zones AS (
     SELECT p.code AS plan_code, p.name AS plan_name, p.level, p.decision, p.decision_date,
-           p.scale, p.authority, r.id AS revision_id, r.version, r.effective_from, r.srid,
-           z.id, z.code, z.function_l1, z.function_l2, z.function_l3, z.lot, z.name,
+           p.scale, p.authority, r.id AS revision_id, r.version, r.effective_from, r.plane_srid,
+           z.id, z.code, z.category, z.function_l1, z.function_l2, z.function_l3, z.lot, z.name,
            z.density_max, z.floors_min, z.floors_max, z.far_max, z.height_max_m, z.setback_m,
            z.population, z.is_road, z.area_m2, c.name_vi, c.name_en, c.color
     FROM hit
     JOIN planning.zone z ON z.id = hit.zone_id
     JOIN planning.revision r ON r.id = hit.revision_id
     JOIN planning.plan p ON p.id = r.plan_id
-    LEFT JOIN planning.land_use_category c ON c.code = z.code
+    LEFT JOIN planning.land_use_category c ON c.code = z.category
 ),
 parcel AS (
     SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
-           pa.land_use_code, pa.address, ST_SRID(pa.geom_native) AS srid
+           pa.land_use_code, pa.address, ST_SRID(pa.geom_plane) AS plane_srid
     FROM pt
     JOIN planning.parcel pa ON pa.geom && pt.g
     JOIN planning.parcel_coverage pc
@@ -54,16 +56,16 @@ parcel AS (
     LIMIT 1
 ),
 red_line_near AS MATERIALIZED (
-    SELECT rp.red_line_id, rp.revision_id, rp.geom_native
+    SELECT rp.red_line_id, rp.revision_id, rp.geom_plane
     FROM planning.red_line_piece rp
     WHERE rp.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :deg)
 ),
 near AS (
     -- The nearest piece of each red line in reach: the line's distance is its nearest piece's.
-    SELECT rn.red_line_id, live.plan_id, min(ST_Distance(rn.geom_native, live.at)) AS distance_m
+    SELECT rn.red_line_id, live.plan_id, min(ST_Distance(rn.geom_plane, live.at)) AS distance_m
     FROM red_line_near rn
     JOIN live ON live.id = rn.revision_id
-    WHERE ST_DWithin(rn.geom_native, live.at, :radius)
+    WHERE ST_DWithin(rn.geom_plane, live.at, :radius)
     GROUP BY rn.red_line_id, live.plan_id
     ORDER BY distance_m, rn.red_line_id
     LIMIT 1
@@ -78,17 +80,17 @@ SELECT
     (SELECT coalesce(json_agg(zones), '[]'::json) FROM zones) AS zones,
     (SELECT row_to_json(parcel) FROM parcel) AS parcel,
     (SELECT row_to_json(red) FROM red) AS red_line,
-    (SELECT coalesce(max(id), 0) FROM planning.publication) AS data_version,
-    -- The VN-2000 plane of the nearest published plan (within ~50 km), asked only when nothing
-    -- is at the point: a point given in lon/lat is echoed in the plane of the data near it.
+    (SELECT version FROM planning.data_version) AS data_version,
+    -- The plane of the nearest published plan (within ~50 km), asked only when nothing is at
+    -- the point: a point given in lon/lat is echoed in the plane of the data near it.
     CASE WHEN NOT EXISTS (SELECT FROM hit) AND NOT EXISTS (SELECT FROM parcel) THEN (
         -- (the point spelled out, not pt.g, so that the GiST index orders by distance; pieces
         -- are small, so the exact distances the index checks are cheap)
-        SELECT r.srid
+        SELECT r.plane_srid
         FROM planning.zone_piece zp JOIN planning.revision r ON r.id = zp.revision_id
         WHERE r.state = 'published'
           AND ST_DWithin(zp.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 0.5)
         ORDER BY zp.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)
         LIMIT 1)
-    END AS nearest_srid
+    END AS nearest_plane
 FROM pt

@@ -371,30 +371,37 @@ def _zoning_frame(lots: tuple[Lot, ...]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=f"EPSG:{EPSG}")
 
 
-def write_zoning(folder: Path, name: str, lots: tuple[Lot, ...]) -> Path:
-    """Write zoning lots to a GeoPackage in EPSG:9214."""
+def _write(frame: gpd.GeoDataFrame, folder: Path, name: str, layer: str, wgs84: bool) -> Path:
+    """Write a frame to a GeoPackage in EPSG:9214, or (wgs84) to a WGS 84 GeoJSON as web
+    exports write them (pyproj's transformation, GDAL's GeoJSON driver)."""
+    if wgs84:
+        path = folder / f"{name}.geojson"
+        frame.to_crs(4326).to_file(path, driver="GeoJSON", engine="pyogrio")
+        return path
     path = folder / f"{name}.gpkg"
-    _zoning_frame(lots).to_file(path, layer="ChucNangSuDungDat_A", driver="GPKG")
+    frame.to_file(path, layer=layer, driver="GPKG")
     return path
 
 
-def write_red_lines(folder: Path) -> Path:
-    """Write the red lines to a GeoPackage."""
-    path = folder / "red_lines.gpkg"
+def write_zoning(folder: Path, name: str, lots: tuple[Lot, ...], wgs84: bool = False) -> Path:
+    """Write zoning lots to a GeoPackage in EPSG:9214 (or a WGS 84 GeoJSON)."""
+    return _write(_zoning_frame(lots), folder, name, "ChucNangSuDungDat_A", wgs84)
+
+
+def write_red_lines(folder: Path, wgs84: bool = False) -> Path:
+    """Write the red lines to a GeoPackage (or a WGS 84 GeoJSON)."""
     frame = gpd.GeoDataFrame(
         [{"tenDuong": n, "chieuRongLoGioi": w, "geometry": g} for n, w, g in RED_LINES],
         geometry="geometry",
         crs=f"EPSG:{EPSG}",
     )
-    frame.to_file(path, layer="ChiGioiDuongDo_L", driver="GPKG")
-    return path
+    return _write(frame, folder, "red_lines", "ChiGioiDuongDo_L", wgs84)
 
 
 def write_parcels(
-    folder: Path, parcels: tuple[Parcel, ...] = PARCELS, name: str = "parcels"
+    folder: Path, parcels: tuple[Parcel, ...] = PARCELS, name: str = "parcels", wgs84: bool = False
 ) -> Path:
-    """Write parcels to a GeoPackage."""
-    path = folder / f"{name}.gpkg"
+    """Write parcels to a GeoPackage (or a WGS 84 GeoJSON)."""
     frame = gpd.GeoDataFrame(
         [
             {
@@ -411,8 +418,7 @@ def write_parcels(
         geometry="geometry",
         crs=f"EPSG:{EPSG}",
     )
-    frame.to_file(path, layer="thua_dat", driver="GPKG")
-    return path
+    return _write(frame, folder, name, "thua_dat", wgs84)
 
 
 def ingest(
@@ -442,16 +448,16 @@ def ingest(
     return int(report.revision_id)
 
 
-def load_base(engine: Engine, folder: Path) -> dict[str, int]:
-    """Load both plans, the red lines and the parcels, published; return their revision ids."""
+def load_base(engine: Engine, folder: Path, wgs84: bool = False) -> dict[str, int]:
+    """Load both plans, the red lines and the parcels, published; return their revision ids.
+
+    wgs84: from WGS 84 GeoJSON files, as a web export of the same plan would be."""
     folder.mkdir(parents=True, exist_ok=True)
+    zoning = write_zoning(folder, "zoning_v1", ZONING_LOTS, wgs84)
+    detail = write_zoning(folder, "detail", DETAIL_LOTS, wgs84)
     return {
-        "zoning": ingest(
-            engine, "zoning", write_zoning(folder, "zoning_v1", ZONING_LOTS), ZONING, ZONING_META
-        ),
-        "detail": ingest(
-            engine, "zoning", write_zoning(folder, "detail", DETAIL_LOTS), DETAIL, DETAIL_META
-        ),
-        "red_lines": ingest(engine, "red_lines", write_red_lines(folder), ZONING),
-        "parcels": ingest(engine, "parcels", write_parcels(folder)),
+        "zoning": ingest(engine, "zoning", zoning, ZONING, ZONING_META),
+        "detail": ingest(engine, "zoning", detail, DETAIL, DETAIL_META),
+        "red_lines": ingest(engine, "red_lines", write_red_lines(folder, wgs84), ZONING),
+        "parcels": ingest(engine, "parcels", write_parcels(folder, wgs84=wgs84)),
     }

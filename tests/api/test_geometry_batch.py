@@ -98,7 +98,7 @@ def _circle(n: int) -> dict[str, Any]:
         ({"geometry": {"type": "Polygon", "coordinates": "x"}}, 422, "GeoJSON"),
         ({"geometry": {"type": "Polygon", "coordinates": [[[107.5, 16.4]] * 4]}}, 422, "area"),
         ({"geometry": _circle(10_001), "crs": "EPSG:9214"}, 422, "10000"),
-        ({"geometry": ds.to_geojson_lonlat(POLYGON), "crs": "EPSG:3857"}, 422, "CRS"),
+        ({"geometry": ds.to_geojson_lonlat(POLYGON), "crs": "EPSG:5773"}, 422, "CRS"),
         (
             {
                 "geometry": {

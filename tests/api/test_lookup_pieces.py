@@ -92,7 +92,7 @@ def _pieces(engine: Engine, revision: int) -> list[tuple[Any, ...]]:
             tuple(r)
             for r in conn.execute(
                 text(
-                    "SELECT zone_id, sum(ST_Area(p.geom_native)), max(z.area_m2), count(*) "
+                    "SELECT zone_id, sum(ST_Area(p.geom_plane)), max(z.area_m2), count(*) "
                     "FROM planning.zone_piece p JOIN planning.zone z ON z.id = p.zone_id "
                     "WHERE p.revision_id = :r GROUP BY zone_id ORDER BY zone_id"
                 ),
@@ -111,7 +111,7 @@ def test_pieces_cover_each_geometry(engine: Engine, loaded: dict[str, int]) -> N
     with engine.connect() as conn:
         length, n, vertices = conn.execute(
             text(
-                "SELECT sum(ST_Length(geom_native)), count(*), max(ST_NPoints(geom_native)) "
+                "SELECT sum(ST_Length(geom_plane)), count(*), max(ST_NPoints(geom_plane)) "
                 "FROM planning.red_line_piece WHERE revision_id = :r"
             ),
             {"r": loaded["red_lines"]},
@@ -126,14 +126,14 @@ def test_pieces_follow_updates_and_deletes(
     with engine.begin() as conn:
         conn.execute(
             text(
-                "UPDATE planning.zone SET geom_native = ST_Translate(geom_native, 0, 5000) "
+                "UPDATE planning.zone SET geom_plane = ST_Translate(geom_plane, 0, 5000) "
                 "WHERE lot = 'OM-1' AND revision_id = :r"
             ),
             {"r": loaded["zoning"]},
         )
         moved = conn.execute(
             text(
-                "SELECT ST_YMin(ST_Extent(p.geom_native)) FROM planning.zone_piece p "
+                "SELECT ST_YMin(ST_Extent(p.geom_plane)) FROM planning.zone_piece p "
                 "JOIN planning.zone z ON z.id = p.zone_id WHERE z.lot = 'OM-1'"
             )
         ).scalar_one()

@@ -170,7 +170,7 @@ def test_as_of_before_and_on_effective_date(client: TestClient, when: str, plans
         ({"x": 1_821_649.8, "y": 561_475.8, "crs": "EPSG:9214"}, "axis=ne"),
         ({"x": 561_475.8, "y": 1_821_649.8}, "crs"),
         ({"lon": 107.5}, "both lon and lat"),
-        ({"x": 1, "y": 2, "crs": "EPSG:3857"}, "unsupported CRS"),
+        ({"x": 1, "y": 2, "crs": "EPSG:5773"}, "unsupported CRS"),
         ({"x": 1, "y": 2, "province": "99"}, "province"),
         ({"lon": "nan", "lat": 16}, "finite"),
         ({"lon": 107.5, "lat": 16.4, "date": "2025-13-01"}, "date"),

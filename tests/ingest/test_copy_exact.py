@@ -37,9 +37,9 @@ COLUMNS = {
         "attrs::text AS attrs, area_m2"
     ),
     "zone": (
-        "code, function_l1, function_l2, function_l3, lot, name, density_max, floors_min, "
-        "floors_max, far_max, height_max_m, setback_m, population, attrs::text AS attrs, area_m2, "
-        "is_road"
+        "code, category, function_l1, function_l2, function_l3, lot, name, density_max, "
+        "floors_min, floors_max, far_max, height_max_m, setback_m, population, "
+        "attrs::text AS attrs, area_m2, is_road"
     ),
     "red_line": "road_name, row_width_m, attrs::text AS attrs, length_m",
 }
@@ -53,8 +53,8 @@ ORDER = {
 def _dump(engine: Engine, table: str, revision: int) -> list[dict[str, Any]]:
     sql = (
         f"SELECT {COLUMNS[table]}, encode(ST_AsEWKB(geom), 'hex') AS geom, "
-        f"encode(ST_AsEWKB(geom_native), 'hex') AS geom_native, ST_SRID(geom_native) AS srid "
-        f"FROM planning.{table} WHERE revision_id = :r ORDER BY {ORDER[table]}, geom_native"
+        f"encode(ST_AsEWKB(geom_plane), 'hex') AS geom_plane, ST_SRID(geom_plane) AS srid "
+        f"FROM planning.{table} WHERE revision_id = :r ORDER BY {ORDER[table]}, geom_plane"
     )
     out = []
     for r in rows(engine, sql, r=revision):
@@ -161,12 +161,14 @@ def test_snapshot_covers_the_hard_cases() -> None:
         r["address_search"] and "duong dinh tien hoang" in r["address_search"] for r in legacy
     )
     assert any(r["area_official"] is None for r in legacy)
-    assert {r["land_use_code"] for r in legacy} >= {"ODT", "ONT", "DGT", None}
+    # Codes as the file wrote them (trimmed): "odt ", "Dgt" and "  " (none).
+    assert {r["land_use_code"] for r in legacy} >= {"odt", "ODT", "ONT", "Dgt", None}
     assert any('"NgayDo": "2020-01-0' in r["attrs"] for r in legacy)
     geo = want["parcels_geojson"]
     assert "Phường Vỹ Dạ" in {r["address"] for r in geo}
     assert {r["address_search"] for r in geo} == {"phuong vy da"}
     assert any('"GiaTri": null' in r["attrs"] for r in geo)
     assert any('"HopLe": true' in r["attrs"] for r in geo)
-    assert {r["srid"] for r in geo} == {4326}
+    # Lon/lat parcels of commune 19777 (Huế) are measured in Huế's plane, EPSG:9214.
+    assert {r["srid"] for r in geo} == {9214}
     assert {r["srid"] for r in legacy} == {9214}

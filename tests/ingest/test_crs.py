@@ -48,7 +48,7 @@ def test_citadel_from_vn2000_file(tmp_path: Path, run, engine: Engine) -> None:
     lon, lat = _first_vertex(engine, "geom")
     assert lon == pytest.approx(CITADEL_LONLAT[0], abs=DEG)
     assert lat == pytest.approx(CITADEL_LONLAT[1], abs=DEG)
-    e, n = _first_vertex(engine, "geom_native")
+    e, n = _first_vertex(engine, "geom_plane")
     assert (e, n) == pytest.approx(CITADEL_EN, abs=1e-6)  # stored as read (FileGDB grid)
     # ... and PostGIS takes the WGS 84 geometry back to the same millimetre.
     e, n = _first_vertex(engine, "geom", 9214)
@@ -69,8 +69,15 @@ def test_citadel_from_wgs84_file_with_areas_in_the_province_zone(
     report = json.loads(
         run("ingest", "zoning", str(path), "--plan", "QH", "--plan-province", "46", "--json").stdout
     )
+    # The file's CRS is recorded; its measuring plane is the plan's province's TM-3 zone.
     assert scalar(engine, "SELECT srid FROM planning.revision") == 4326
-    assert any(p["code"] == "area_crs" and "EPSG:9214" in p["message"] for p in report["problems"])
+    assert scalar(engine, "SELECT plane_srid FROM planning.revision") == 9214
+    assert report["plane"] == "EPSG:9214"
+    assert any(p["code"] == "plane" and "EPSG:9214" in p["message"] for p in report["problems"])
+    assert not any(p["code"] == "plane" and p["level"] == "warning" for p in report["problems"])
+    e, n = _first_vertex(engine, "geom_plane")
+    assert e == pytest.approx(CITADEL_EN[0], abs=MM)
+    assert n == pytest.approx(CITADEL_EN[1], abs=MM)
     lon, lat = _first_vertex(engine, "geom")
     assert (lon, lat) == pytest.approx(CITADEL_LONLAT, abs=1e-12)
     e, n = _first_vertex(engine, "geom", 9214)
@@ -90,8 +97,12 @@ def test_wgs84_file_without_province_measures_in_the_nearest_zone(
     path = tmp_path / "qh.geojson"
     df.to_file(path, engine="pyogrio")
     report = json.loads(run("ingest", "zoning", str(path), "--plan", "QH", "--json").stdout)
-    # 107.58° E is nearest the 107.5° meridian (EPSG:9216).
-    assert any(p["code"] == "area_crs" and "EPSG:9216" in p["message"] for p in report["problems"])
+    # 107.58° E is nearest the 107.5° meridian (EPSG:9216); the report says how to name the
+    # province instead.
+    warned = [p for p in report["problems"] if p["code"] == "plane" and p["level"] == "warning"]
+    assert len(warned) == 1
+    assert "EPSG:9216" in warned[0]["message"] and "--province" in warned[0]["message"]
+    assert scalar(engine, "SELECT plane_srid FROM planning.revision") == 9216
     areas = {r.lot: r.area_m2 for r in rows(engine, "SELECT lot, area_m2 FROM planning.zone")}
     expected = df.to_crs(9216).area
     for lot, area in zip(df["kyHieuLoDat"], expected, strict=True):
@@ -284,7 +295,7 @@ def test_native_planar_area_to_the_centimetre(tmp_path: Path, run, engine: Engin
     run("ingest", "zoning", str(gdb), "--plan", "QH")
     got = {
         r.lot: r
-        for r in rows(engine, "SELECT lot, area_m2, ST_Area(geom_native) AS pg FROM planning.zone")
+        for r in rows(engine, "SELECT lot, area_m2, ST_Area(geom_plane) AS pg FROM planning.zone")
     }
     assert got["A"].area_m2 == pytest.approx(1_000_000, abs=0.01)
     assert got["B"].area_m2 == pytest.approx(holed.area, abs=0.01)

@@ -32,8 +32,8 @@ def _zones(engine: Engine) -> dict[str, object]:
         r.lot: r
         for r in rows(
             engine,
-            "SELECT z.*, ST_SRID(z.geom_native) AS srid, GeometryType(z.geom) AS gtype, "
-            "ST_AsBinary(z.geom_native) AS wkb FROM planning.zone z",
+            "SELECT z.*, ST_SRID(z.geom_plane) AS srid, GeometryType(z.geom) AS gtype, "
+            "ST_AsBinary(z.geom_plane) AS wkb FROM planning.zone z",
         )
     }
 
@@ -225,7 +225,7 @@ def test_red_lines_from_gdb(tmp_path: Path, run, engine: Engine) -> None:
     got = rows(
         engine,
         "SELECT road_name, row_width_m, length_m, GeometryType(geom) AS gt, "
-        "ST_SRID(geom_native) AS s FROM planning.red_line ORDER BY road_name",
+        "ST_SRID(geom_plane) AS s FROM planning.red_line ORDER BY road_name",
     )
     expected = red_lines().sort_values("tenDoiTuong")
     assert [g.road_name for g in got] == list(expected["tenDoiTuong"])

@@ -60,8 +60,8 @@ def test_invalid_polygons_repaired_and_reported(tmp_path: Path, run, engine: Eng
         r.lot: r
         for r in rows(
             engine,
-            "SELECT lot, area_m2, ST_IsValid(geom) AS v84, ST_IsValid(geom_native) AS vn, "
-            "GeometryType(geom_native) AS gt, ST_NumGeometries(geom_native) AS parts "
+            "SELECT lot, area_m2, ST_IsValid(geom) AS v84, ST_IsValid(geom_plane) AS vn, "
+            "GeometryType(geom_plane) AS gt, ST_NumGeometries(geom_plane) AS parts "
             "FROM planning.zone",
         )
     }
@@ -108,7 +108,7 @@ def test_z_and_m_dropped(tmp_path: Path, run, engine: Engine) -> None:
     assert _problem(report, "m_dropped")["count"] == 2
     got = rows(
         engine,
-        "SELECT lot, ST_NDims(geom) AS d84, ST_NDims(geom_native) AS dn, area_m2, "
+        "SELECT lot, ST_NDims(geom) AS d84, ST_NDims(geom_plane) AS dn, area_m2, "
         "GeometryType(geom) AS gt FROM planning.zone ORDER BY lot",
     )
     assert [(r.d84, r.dn, r.gt) for r in got] == [(2, 2, "MULTIPOLYGON")] * 2

@@ -54,8 +54,8 @@ def test_revision_table_indexed_and_read_through_parcel(tmp_path: Path, engine: 
             conn.execute(
                 text(
                     f"INSERT INTO planning.{name} (revision_id, commune_code, sheet, parcel_no, "
-                    "attrs, area_m2, geom, geom_native) SELECT revision_id, commune_code, sheet, "
-                    f"parcel_no, attrs, area_m2, geom, geom_native FROM planning.{name} LIMIT 1"
+                    "attrs, area_m2, geom, geom_plane) SELECT revision_id, commune_code, sheet, "
+                    f"parcel_no, attrs, area_m2, geom, geom_plane FROM planning.{name} LIMIT 1"
                 )
             )
 

@@ -57,10 +57,16 @@ def test_codes_of_both_schemes_and_unknown_codes(tmp_path: Path, run, engine: En
     assert unknown[0]["count"] == 3
     assert sorted(unknown[0]["examples"]) == ["QQ1 ×1", "XYZ ×2"]
     assert not report["has_errors"]
-    # Unknown codes are kept as given, never dropped.
-    stored = {r.lot: r.code for r in rows(engine, "SELECT lot, code FROM planning.zone")}
+    # Codes are kept as the file wrote them (trimmed), unknown ones too, never dropped; the
+    # category is the catalogue's code they match, case and spaces aside.
+    stored = {
+        r.lot: (r.code, r.category)
+        for r in rows(engine, "SELECT lot, code, category FROM planning.zone")
+    }
+    written = ["ODT", "odt", "CNT", "DDD", "XYZ", "XYZ", "QQ1", None]
+    category = ["ODT", "ODT", "CNT", "DDD", None, None, None, None]
     assert stored == {
-        f"L{i}": c for i, c in enumerate(["ODT", "ODT", "CNT", "DDD", "XYZ", "XYZ", "QQ1", None])
+        f"L{i}": (c, k) for i, (c, k) in enumerate(zip(written, category, strict=True))
     }
     assert all(c in cat for c in ("ODT", "CNT", "DDD"))
 

@@ -165,7 +165,7 @@ def _lot_features(client: TestClient, z: int) -> dict[str, dict[str, Any]]:
 
 
 def test_zoning_properties_grow_with_zoom(client: TestClient) -> None:
-    base = {"code", "function", "road", "plan"}
+    base = {"code", "category", "function", "road", "plan"}
     indicators = {"density_max", "floors_max", "far_max", "height_max_m"}
     for z, expected in ((10, base), (12, base), (13, base | {"lot"}), (14, None), (18, None)):
         props = _lot_features(client, z)
@@ -178,6 +178,7 @@ def test_zoning_properties_grow_with_zoom(client: TestClient) -> None:
     top = _lot_features(client, 16)
     assert top["ODT"] == {
         "code": "ODT",
+        "category": "ODT",
         "function": "Đất ở đô thị",
         "road": False,
         "plan": HAND_MADE_PLAN,
@@ -190,6 +191,7 @@ def test_zoning_properties_grow_with_zoom(client: TestClient) -> None:
     # A road lot carries no indicators at all (nulls are left out, not sent as zeros).
     assert top["DGT"] == {
         "code": "DGT",
+        "category": "DGT",
         "function": "Đất giao thông",
         "road": True,
         "plan": HAND_MADE_PLAN,

@@ -61,8 +61,8 @@ class Parcel:
 LOT_SQL = """
 SELECT lot, function_l3 AS function, density_max, floors_min, floors_max, far_max,
        ST_X(c) AS lon, ST_Y(c) AS lat
-FROM (SELECT z.*, ST_Transform((ST_MaximumInscribedCircle(z.geom_native)).center, 4326) AS c,
-             (ST_MaximumInscribedCircle(z.geom_native)).radius AS r
+FROM (SELECT z.*, ST_Transform((ST_MaximumInscribedCircle(z.geom_plane)).center, 4326) AS c,
+             (ST_MaximumInscribedCircle(z.geom_plane)).radius AS r
       FROM planning.zone z
       WHERE z.revision_id = :rev AND NOT z.is_road AND z.lot IS NOT NULL
         AND z.density_max IS NOT NULL AND z.far_max IS NOT NULL
@@ -78,7 +78,7 @@ SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.address,
        array_agg(z.lot ORDER BY z.lot) AS lots, bool_or(z.is_road) AS has_road
 FROM planning.parcel pa
 JOIN planning.zone z ON z.revision_id = :zoning AND ST_Intersects(z.geom, pa.geom)
-  AND ST_Area(ST_Intersection(z.geom_native, ST_Transform(pa.geom, ST_SRID(z.geom_native)))) > 1
+  AND ST_Area(ST_Intersection(z.geom_plane, ST_Transform(pa.geom, ST_SRID(z.geom_plane)))) > 1
 WHERE pa.revision_id = :parcels AND pa.address IS NOT NULL
 GROUP BY pa.id
 HAVING bool_or(z.is_road) AND count(*) = 2
@@ -97,8 +97,8 @@ def known_lot(demo: Demo) -> Lot:
 
 NEIGHBOUR_SQL = """
 SELECT lot, function_l3 AS function, ST_X(c) AS lon, ST_Y(c) AS lat
-FROM (SELECT z.*, ST_Transform((ST_MaximumInscribedCircle(z.geom_native)).center, 4326) AS c,
-             (ST_MaximumInscribedCircle(z.geom_native)).radius AS r
+FROM (SELECT z.*, ST_Transform((ST_MaximumInscribedCircle(z.geom_plane)).center, 4326) AS c,
+             (ST_MaximumInscribedCircle(z.geom_plane)).radius AS r
       FROM planning.zone z
       WHERE z.revision_id = :rev AND NOT z.is_road AND z.lot IS NOT NULL AND z.lot <> :lot) q
 WHERE r > 8
