@@ -81,9 +81,7 @@ TILESETS: dict[str, Tileset] = {
                     PLAN_PUBLISHED,
                     (
                         Attribute("code", "t.code", "String", 0, "land-use code as given"),
-                        Attribute(
-                            "category", "t.category", "String", 0, "catalogue land-use code"
-                        ),
+                        Attribute("category", "t.category", "String", 0, "catalogue land-use code"),
                         Attribute("function", _FUNCTION, "String", 0, "land-use function"),
                         Attribute("road", "t.is_road", "Boolean", 0, "planned transport land"),
                         Attribute("plan", "p.code", "String", 0, "plan code"),
