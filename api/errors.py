@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,20 +12,30 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.deps import base_url
+from planning.db import is_statement_timeout
 from planning.errors import (
     Conflict,
     DatabaseUnavailable,
     InvalidInput,
+    MultipleMatches,
     NotFound,
+    NotReached,
     OutsideServiceArea,
     PayloadTooLarge,
     PlanningError,
+    QueryFailed,
+    QueryTooLong,
 )
 
 log = logging.getLogger("api")
 
 # One table from domain error to status.
 STATUS: dict[type[PlanningError], int] = {
+    MultipleMatches: 300,
+    QueryTooLong: 503,
+    NotReached: 503,
+    QueryFailed: 500,
     NotFound: 404,
     PayloadTooLarge: 413,
     OutsideServiceArea: 422,
@@ -35,6 +46,21 @@ STATUS: dict[type[PlanningError], int] = {
 RETRY_AFTER_S = "5"
 DB_DOWN = "the database is unavailable; try again shortly"
 TOO_LONG = "the query took too long"
+
+
+def with_links(
+    matches: list[dict[str, object]], request: Request, path: str | None = None
+) -> list[dict[str, object]]:
+    """Add to each match the link that names it uniquely: ``path`` (default: the request's
+    own) with its id, the request's other parameters kept."""
+    base = base_url(request)
+    query = {k: v for k, v in request.query_params.items() if k != "id"}
+    out = []
+    for m in matches:
+        where = request.url.path if path is None else path.format(**m)
+        link = f"{base}{where}?{urlencode({**query, 'id': m['id']})}"
+        out.append({**m, "link": link})
+    return out
 
 
 def status_of(exc: PlanningError) -> int:
@@ -57,7 +83,7 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, object]]:
 
 def _timed_out(exc: DBAPIError) -> bool:
     """Tell whether a database error is a statement cancelled by the statement timeout."""
-    return "statement timeout" in str(exc.orig) or "canceling statement" in str(exc.orig)
+    return is_statement_timeout(exc)
 
 
 def _too_long() -> JSONResponse:
@@ -74,7 +100,11 @@ def install(app: FastAPI) -> None:
     async def planning_error(request: Request, exc: PlanningError) -> JSONResponse:
         status = status_of(exc)
         headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        body: dict[str, object] = {"detail": str(exc)}
+        if isinstance(exc, MultipleMatches):
+            # Each candidate with the same URL naming it by its id.
+            body["matches"] = with_links(exc.matches, request)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -94,6 +94,9 @@ class PlanZones(BaseModel):
 
 
 class ParcelOut(BaseModel):
+    id: int = Field(
+        description="the parcel's id in its revision: names it among parcels that share a key"
+    )
     commune: str
     sheet: str
     parcel: str
@@ -256,16 +259,33 @@ class UsageOut(BaseModel):
     requests_last_30_days: int
 
 
+class ParcelMatch(ParcelOut):
+    link: str = Field(description="the URL naming this parcel by its id")
+
+
+class Matches(BaseModel):
+    """300: the key names several parcels; pick one by its link."""
+
+    detail: str
+    matches: list[ParcelMatch]
+
+
 class BatchItemOut(BaseModel):
     index: int
     id: str | None
-    status: int
+    status: int = Field(
+        description="200, the error's status (300 with matches: the key names several "
+        "parcels), or 503 for an item the batch's time budget did not reach"
+    )
     result: dict[str, Any] | None = None
     error: str | None = None
+    matches: list[ParcelMatch] | None = None
 
 
 class BatchOut(BaseModel):
     results: list[BatchItemOut]
     succeeded: int
     failed: int
+    complete: bool = Field(description="false when the time budget left items unanswered")
+    not_reached: list[int] = Field(description="indexes of the items not reached")
     data_version: int

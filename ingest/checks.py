@@ -25,6 +25,7 @@ class State:
     """What the checks collect while batches stream past."""
 
     kind: str
+    allow_duplicates: bool = False
     null: list[int] = field(default_factory=list)
     unreadable: list[int] = field(default_factory=list)
     bad_coords: list[int] = field(default_factory=list)
@@ -185,15 +186,30 @@ def finish(state: State, report: Report, mapping: FieldMapping) -> None:
 def _parcel_checks(state: State, report: Report) -> None:
     # In the order of each key's first feature, as the examples always were.
     order = sorted(state.repeats, key=lambda k: state.keys[k])
-    dups = {k: [state.keys[k], *state.repeats[k]] for k in order}
+    dups = {k: [state.keys[k], *state.repeats[k]] for k in order if all(k)}
     if dups:
+        # Every one, in the report (terminal and JSON), not only the first examples.
+        report.duplicates = [
+            {"commune": c, "sheet": s, "parcel": p, "features": v} for (c, s, p), v in dups.items()
+        ]
         ex = [f"{c}/{s}/{p} ×{len(v)}" for (c, s, p), v in list(dups.items())[:10]]
-        report.error(
-            "duplicate_parcel",
-            "duplicate (commune, sheet, parcel) keys",
-            sum(len(v) for v in dups.values()),
-            ex,
-        )
+        count = sum(len(v) for v in dups.values())
+        if state.allow_duplicates:
+            report.warning(
+                "duplicate_parcel",
+                f"{len(dups)} (commune, sheet, parcel) keys given more than once, loaded as "
+                "they are (--allow-duplicates): the API answers 300 with each candidate",
+                count,
+                ex,
+            )
+        else:
+            report.error(
+                "duplicate_parcel",
+                f"{len(dups)} (commune, sheet, parcel) keys given more than once (the first of "
+                "each is staged); correct the file, or load them all with --allow-duplicates",
+                count,
+                ex,
+            )
     missing = [first for k, first in state.keys.items() if not all(k)]
     if missing:
         report.error(

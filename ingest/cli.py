@@ -91,7 +91,19 @@ def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
             click.argument("path", type=click.Path(path_type=Path)),
             click.option("--layer", help="layer to read (default: the TT16 layer or the only one)"),
             click.option("--crs", help="CRS of the data, e.g. EPSG:9214 (overrides the .prj)"),
-            click.option("--province", help="province GSO code: its VN-2000 TM-3 zone"),
+            click.option(
+                "--province",
+                help="GSO code of the data's province (46 for Huế): areas and distances are "
+                "measured in its VN-2000 TM-3 zone, and it is the CRS of a file that has none",
+            ),
+            click.option(
+                "--keep-field",
+                "keep_fields",
+                multiple=True,
+                metavar="NAME",
+                help="keep a field that looks like personal data (owner, ID number...); "
+                "repeat for several",
+            ),
             click.option("--swap-xy", is_flag=True, help="coordinates are northing first"),
             click.option("--encoding", help="text encoding: utf-8, tcvn3, vni, viscii, cp1258"),
             click.option(
@@ -114,10 +126,16 @@ def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
         for k in kinds:
             for name in FIELD_OPTIONS[k]:
                 opts.append(click.option(f"--{name}-field", help=f"field holding the {name}"))
+        duplicates = click.option(
+            "--allow-duplicates",
+            is_flag=True,
+            help="parcels: load repeated (commune, sheet, parcel) keys with a warning",
+        )
         if kind == "check":
             opts += [
                 click.option("--plan", "plan", help="plan code"),
                 click.option("--commune", help="commune code of every parcel"),
+                duplicates,
             ]
         elif kind != "parcels":
             opts += [
@@ -132,6 +150,7 @@ def _common_options(kind: str) -> Callable[[Callable[..., Any]], Callable[..., A
             ]
         else:
             opts.append(click.option("--commune", help="commune code of every parcel"))
+            opts.append(duplicates)
         for o in reversed(opts):
             f = o(f)
         return f
@@ -191,6 +210,8 @@ def _ingest(ctx: click.Context, kind: str, kw: dict[str, Any], dry_run_only: boo
         swap_xy=bool(kw.get("swap_xy")),
         encoding=kw.get("encoding"),
         commune=kw.get("commune"),
+        allow_duplicates=bool(kw.get("allow_duplicates")),
+        keep_fields=tuple(kw.get("keep_fields") or ()),
         dry_run=dry_run,
         publish=bool(kw.get("publish")),
         loaded_by=settings.loaded_by,

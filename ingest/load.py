@@ -46,19 +46,25 @@ def create_revision_table(revision_id: int) -> str:
     )
 
 
-def attach_revision_table(revision_id: int) -> list[str]:
+def attach_revision_table(revision_id: int, unique: bool = True) -> list[str]:
     """Return the statements that index a loaded revision table and make it part of
     planning.parcel (table inheritance: every query of planning.parcel reads it).
 
     Each index stands for one of planning.parcel's: the primary key, parcel_key (its
     revision_id is constant here, so the three other columns are unique and also serve
-    parcel_lookup) and the GiST index. Rows of a deleted revision go with its table (migration
-    0004); a foreign key here would lock planning.revision against concurrent loads."""
+    parcel_lookup; not unique when duplicated keys were loaded on purpose, --allow-duplicates)
+    and the GiST index. Rows of a deleted revision go with its table (migration 0004); a
+    foreign key here would lock planning.revision against concurrent loads."""
     name = revision_table(revision_id)
     t = f"planning.{name}"
+    key = (
+        f"ALTER TABLE {t} ADD CONSTRAINT {name}_key UNIQUE (commune_code, sheet, parcel_no)"
+        if unique
+        else f"CREATE INDEX {name}_key ON {t} (commune_code, sheet, parcel_no)"
+    )
     return [
         f"ALTER TABLE {t} ADD CONSTRAINT {name}_pkey PRIMARY KEY (id)",
-        f"ALTER TABLE {t} ADD CONSTRAINT {name}_key UNIQUE (commune_code, sheet, parcel_no)",
+        key,
         f"CREATE INDEX {name}_geom_gist ON {t} USING gist (geom)",
         f"ALTER TABLE {t} INHERIT planning.parcel",
     ]
@@ -149,13 +155,14 @@ class Loader:
         self._wait()
         self._pending = self._pool.submit(self._copy_now, all_columns, rows)
 
-    def end_of_rows(self) -> None:
+    def end_of_rows(self, unique: bool = True) -> None:
         """Index a parcels revision's table once its last rows are sent, on the COPY thread and
-        in the load's transaction, while the caller grades the checks."""
+        in the load's transaction, while the caller grades the checks (``unique``: each key
+        once)."""
         if self.conn is None or self.kind != "parcels" or self._attached:
             return
         assert self.revision_id is not None
-        statements = attach_revision_table(self.revision_id)
+        statements = attach_revision_table(self.revision_id, unique)
         previous = self._pending
         conn = self.conn
 

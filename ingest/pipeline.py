@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from ingest.features import build_rows, commune_text, geometry_columns
 from ingest.fields import FieldMapping, resolve_mapping
 from ingest.geometry import RepairStats, repair
 from ingest.load import Loader
+from ingest.personal import find_personal
 from ingest.read import (
     Batch,
     ColumnText,
@@ -61,6 +62,8 @@ class IngestOptions:
     swap_xy: bool = False
     encoding: str | None = None
     commune: str | None = None
+    allow_duplicates: bool = False  # parcels: load repeated keys (the API answers 300)
+    keep_fields: tuple[str, ...] = ()  # fields kept although they look like personal data
     dry_run: bool = False
     publish: bool = False
     loaded_by: str | None = None
@@ -254,6 +257,7 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
     report.mapping = {t: {"field": f, "how": mapping.how[t]} for t, f in mapping.columns.items()}
     if opts.kind == "parcels":
         _commune_source(opts, mapping, report)
+    info = _without_personal(src, info, mapping, opts, report)
     progress("text", 0, info.count)
     # A shapefile's features never need raw-bytes text columns (detect_text): start reading
     # and repairing them while the text is detected.
@@ -263,6 +267,34 @@ def _run_ingest(opts: IngestOptions, engine: Engine | None, progress: Progress) 
     finally:
         if reading is not None:
             reading.close()
+
+
+def _without_personal(
+    src: Source, info: LayerInfo, mapping: FieldMapping, opts: IngestOptions, report: Report
+) -> LayerInfo:
+    """Leave the fields holding personal data out of everything that follows (they are never
+    decoded, stored or shown), saying which in the report."""
+    dropped, kept = find_personal(src, info, mapping, opts.keep_fields)
+    for name in kept:
+        report.info("personal_data_kept", f"field {name!r} kept on purpose (--keep-field)")
+    if not dropped:
+        return info
+    report.personal = [{"field": f.name, "why": f.why} for f in dropped]
+    report.warning(
+        "personal_data",
+        "fields holding personal data left out (Decree 13/2023/NĐ-CP); keep one on purpose "
+        "with --keep-field NAME",
+        len(dropped),
+        [f.name for f in dropped],
+    )
+    out = {f.raw_name for f in dropped}
+    keep = [i for i, raw in enumerate(info.raw_fields) if raw not in out]
+    return replace(
+        info,
+        raw_fields=[info.raw_fields[i] for i in keep],
+        fields=[info.fields[i] for i in keep],
+        dtypes=[info.dtypes[i] for i in keep],
+    )
 
 
 def _read(
@@ -305,7 +337,7 @@ def _load(
         if engine is None:
             raise InvalidInput("no database to load into")
         loader = Loader(engine)
-    state = checks.State(opts.kind)
+    state = checks.State(opts.kind, allow_duplicates=opts.allow_duplicates)
     geometry = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geometry")
 
     def begin(plane_srid: int) -> int:
@@ -363,7 +395,7 @@ def _load(
             rows.columns.extend(geometry_cols)
             outside = checks.outside_area(feature_bounds, opts.service_area)
             state.outside.extend(int(batch.offset + np.flatnonzero(keep)[i]) for i in outside)
-            loadable = _loadable(opts.kind, rows.count, rows.keys, state)
+            loadable = _loadable(opts.kind, rows.count, rows.keys, state, opts.allow_duplicates)
             state.absorb(rows, metric, batch.offset, np.flatnonzero(keep))
             report.features_loaded += rows.count if loadable is None else len(loadable)
             if loader is not None:
@@ -381,7 +413,9 @@ def _load(
             # No feature had a geometry: the revision records the report all the same.
             report.revision_id = begin(srid)
         if loader is not None:
-            loader.end_of_rows()  # the indexes are built while the checks are graded
+            # The indexes are built while the checks are graded; a parcels key is unique in
+            # its revision unless duplicates were loaded on purpose.
+            loader.end_of_rows(unique=not (opts.allow_duplicates and state.repeats))
         report.features_dropped = report.features_read - report.features_loaded
         checks.finish(state, report, mapping)
         if loader is not None:
@@ -412,16 +446,20 @@ def _commune_source(opts: IngestOptions, mapping: FieldMapping, report: Report) 
 
 
 def _loadable(
-    kind: str, count: int, keys: list[tuple[str, str, str]], state: checks.State
+    kind: str,
+    count: int,
+    keys: list[tuple[str, str, str]],
+    state: checks.State,
+    allow_duplicates: bool = False,
 ) -> list[int] | None:
-    """Return the rows to load (None: all of them): parcels with an incomplete or repeated key
-    are left out (graded as errors by the checks)."""
+    """Return the rows to load (None: all of them): parcels with an incomplete key are left
+    out, and so are repeats of a key unless duplicates are allowed (the checks grade both)."""
     if kind != "parcels":
         return None
     seen: set[tuple[str, str, str]] = set()
     out = []
     for i, key in enumerate(keys):
-        if all(key) and key not in seen and key not in state.keys:
+        if all(key) and (allow_duplicates or (key not in seen and key not in state.keys)):
             out.append(i)
         seen.add(key)
     return None if len(out) == count else out

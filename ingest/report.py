@@ -44,6 +44,10 @@ class Report:
     encodings: dict[str, dict[str, Any]] = field(default_factory=dict)
     mapping: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Parcels: every (commune, sheet, parcel) key given more than once, with its features.
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    # Fields left out as personal data, and why (names or content); kept with --keep-field.
+    personal: list[dict[str, str]] = field(default_factory=list)
     revision_id: int | None = None
     published: bool = False
     dry_run: bool = False
@@ -129,6 +133,22 @@ class Report:
             t.add_column("decision")
             for col, e in self.encodings.items():
                 t.add_row(col, str(e.get("encoding") or "ascii"), str(e.get("reason", "")))
+            console.print(t)
+        if self.personal:
+            t = Table(title="personal data left out (keep a field with --keep-field NAME)")
+            t.add_column("field")
+            t.add_column("why")
+            for f in self.personal:
+                t.add_row(f["field"], f["why"])
+            console.print(t)
+        if self.duplicates:
+            t = Table(title=f"repeated parcel keys ({len(self.duplicates)})")
+            t.add_column("commune")
+            t.add_column("sheet")
+            t.add_column("parcel")
+            t.add_column("features")
+            for d in self.duplicates:
+                t.add_row(d["commune"], d["sheet"], d["parcel"], ", ".join(map(str, d["features"])))
             console.print(t)
         if self.problems:
             t = Table(title="problems")

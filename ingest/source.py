@@ -136,14 +136,42 @@ def _check_extents(path: Path, infos: list[zipfile.ZipInfo]) -> None:
         end = stop
 
 
-def _dataset_in_zip(path: Path, names: list[str]) -> tuple[str, frozenset[str]]:
-    """Return the GDAL path of the dataset in a zip and, for a shapefile, its parts' extensions."""
-    # macOS archivers add __MACOSX/._name resource forks beside every file: not data.
-    names = [n for n in names if not n.startswith("__MACOSX/") and "/._" not in f"/{n}"]
+def _not_data(name: str) -> bool:
+    """Tell macOS archivers' resource forks (__MACOSX/, ._name) from data."""
+    return name.startswith("__MACOSX/") or "/._" in f"/{name}"
+
+
+def _pick_dataset(label: Path, datasets: list[str], wanted: str | None, where: str) -> str:
+    """Return the one dataset of a folder or zip, or the one --layer names (by file name or
+    stem, as GDAL names a folder's shapefiles); with several and none named, list them."""
+    if len(datasets) == 1 and wanted is None:
+        return datasets[0]
+    if wanted is not None:
+        for d in datasets:
+            pure = PurePosixPath(d)
+            if wanted in (d, pure.name, pure.stem):
+                return d
+        if len(datasets) == 1:
+            return datasets[0]  # --layer names a layer inside the one dataset
+    listed = ", ".join(PurePosixPath(d).stem for d in datasets[:20])
+    more = f" and {len(datasets) - 20} more" if len(datasets) > 20 else ""
+    if wanted is not None:
+        raise SourceError(label, f"{where} holds no dataset {wanted!r}; it holds {listed}{more}")
+    raise SourceError(
+        label, f"{where} holds several datasets ({listed}{more}): choose one with --layer NAME"
+    )
+
+
+def _dataset_in_zip(
+    path: Path, names: list[str], wanted: str | None
+) -> tuple[str, frozenset[str], bool]:
+    """Return the GDAL path of the dataset in a zip, for a shapefile its parts' extensions,
+    and whether --layer picked the dataset (rather than a layer inside it)."""
+    names = [n for n in names if not _not_data(n)]
     gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in names if ".gdb/" in n})
     if gdbs:
         pick = [g for g in gdbs if PurePosixPath(g).name.lower() == "quyhoach.gdb"] or gdbs
-        return f"/vsizip/{path}/{pick[0]}", frozenset()
+        return f"/vsizip/{path}/{pick[0]}", frozenset(), False
     vectors = sorted(n for n in names if n.lower().endswith(VECTOR_SUFFIXES))
     if not vectors:
         inner = [n for n in names if n.lower().endswith(".zip")]
@@ -152,13 +180,11 @@ def _dataset_in_zip(path: Path, names: list[str]) -> tuple[str, frozenset[str]]:
                 path, f"the zip holds a zip inside it ({inner[0]}): unzip it and load what it holds"
             )
         raise SourceError(path, "the zip holds no .gdb folder, shapefile, GeoPackage or GeoJSON")
-    if len(vectors) > 1:
-        listed = ", ".join(vectors[:5])
-        raise SourceError(path, f"the zip holds several datasets ({listed}); unzip and pick one")
+    chosen = _pick_dataset(path, vectors, wanted, "the zip")
     exts: frozenset[str] = frozenset()
-    if vectors[0].lower().endswith(".shp"):
-        exts = _check_shapefile(path, vectors[0], _zip_parts(path, vectors[0]))
-    return f"/vsizip/{path}/{vectors[0]}", exts
+    if chosen.lower().endswith(".shp"):
+        exts = _check_shapefile(path, chosen, _zip_parts(path, chosen))
+    return f"/vsizip/{path}/{chosen}", exts, len(vectors) > 1
 
 
 # A part of a shapefile: its size in bytes and its first 100 bytes (the headers).
@@ -245,16 +271,40 @@ def open_source(path: Path, kind: str, layer: str | None = None) -> Source:
         raise SourceError(path, f"cannot be read ({exc.strerror or exc})") from None
 
 
+def _datasets_in_folder(path: Path) -> list[str]:
+    """List the vector files under a folder (an unzipped archive: in it or its subfolders)."""
+    found = []
+    for f in sorted(path.rglob("*")):
+        rel = f.relative_to(path).as_posix()
+        if f.is_file() and f.name.lower().endswith(VECTOR_SUFFIXES) and not _not_data(rel):
+            found.append(rel)
+    return found
+
+
 def _open_source(path: Path, kind: str, layer: str | None) -> Source:
     exts: frozenset[str] = frozenset()
+    picked = False  # --layer picked a dataset of a folder or zip, not a layer inside it
+    hashed = path  # what identifies the input (the same file loaded twice is refused)
     if path.is_dir() and path.suffix.lower() != ".gdb":
         inner = sorted(path.glob("*.gdb"))
-        if not inner:
-            raise SourceError(path, "a folder must be a .gdb geodatabase or contain one")
-        # A TT16 dossier holds NenDiaHinh.gdb, HienTrang.gdb, QuyHoach.gdb, MocGioi.gdb.
-        gdal_path = str(next((g for g in inner if g.name.lower() == "quyhoach.gdb"), inner[0]))
+        if inner:
+            # A TT16 dossier holds NenDiaHinh.gdb, HienTrang.gdb, QuyHoach.gdb, MocGioi.gdb.
+            gdal_path = str(next((g for g in inner if g.name.lower() == "quyhoach.gdb"), inner[0]))
+        else:
+            # An unzipped archive: a folder holding one shapefile is that shapefile.
+            datasets = _datasets_in_folder(path)
+            if not datasets:
+                raise SourceError(
+                    path, "the folder holds no .gdb geodatabase, shapefile, GeoPackage or GeoJSON"
+                )
+            chosen = _pick_dataset(path, datasets, layer, "the folder")
+            picked = len(datasets) > 1
+            gdal_path = str(path / chosen)
+            hashed = path / chosen
+            if chosen.lower().endswith(".shp"):
+                exts = _check_shapefile(path, chosen, _disk_parts(path / chosen))
     elif path.suffix.lower() == ".zip":
-        gdal_path, exts = _dataset_in_zip(path, _check_zip(path))
+        gdal_path, exts, picked = _dataset_in_zip(path, _check_zip(path), layer)
     else:
         gdal_path = str(path)
         if path.suffix.lower() == ".shp":
@@ -274,13 +324,13 @@ def _open_source(path: Path, kind: str, layer: str | None) -> Source:
         raise SourceError(path, problem) from None
     if not layers:
         raise SourceError(path, "holds no layer")
-    chosen = _choose_layer(path, kind, layers, layer)
+    chosen = _choose_layer(path, kind, layers, None if picked else layer)
     return Source(
         path=path,
         gdal_path=gdal_path,
         layer=chosen,
         driver=str(info_driver),
-        sha256=sha256_of(path),
+        sha256=sha256_of(hashed),
         is_shapefile=str(info_driver) == "ESRI Shapefile",
         has_cpg=".cpg" in exts,
         has_prj=".prj" in exts,

@@ -38,6 +38,38 @@ def categories() -> dict[str, Category]:
         }
 
 
+# Zoning drawings colour some categories the status-map table leaves blank (or colours alike).
+ZONING_PALETTE = {
+    "DKV": "#8FD18B",  # public green / recreation
+    "DTT": "#6CC070",
+    "DGD": "#F7C873",
+    "DYT": "#F28B82",
+    "DVH": "#C39BD3",
+    "DCH": "#F5B041",
+    "DSH": "#E59866",
+    "DCK": "#D7BDE2",
+    "DTS": "#F1948A",
+    "DNL": "#AEB6BF",
+    "DBV": "#AEB6BF",
+    "DDL": "#A3E4D7",
+    "DDT": "#B7950B",
+    "TON": "#D2B4DE",
+    "TIN": "#D2B4DE",
+    "DGT": "#FFFFFF",
+}
+FALLBACK = "#CCCCCC"
+
+
+def colour_of(code: str, catalogue_colour: str | None) -> str:
+    """Return the map colour of a land-use code."""
+    return ZONING_PALETTE.get(code) or catalogue_colour or FALLBACK
+
+
+def colours() -> dict[str, str]:
+    """Return the map colour of every code of the catalogue (the map's and the sheet's)."""
+    return {code: colour_of(code, c.color) for code, c in categories().items()}
+
+
 def _strip_table() -> dict[int, str]:
     """Map every precomposed Latin letter (Vietnamese included) to its base letter."""
     table: dict[int, str] = {ord("Đ"): "D", ord("đ"): "d", ord("Ð"): "D", ord("ð"): "d"}

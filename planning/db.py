@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,3 +102,36 @@ class ReadPool:
         """Close every pooled connection."""
         for e in self.replicas:
             e.dispose()
+
+
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[Connection]:
+    """Read everything one answer states from one snapshot: a REPEATABLE READ, READ ONLY
+    transaction on ``conn`` (a publish committed meanwhile is either wholly in it or not)."""
+    if conn.info.get("planning_snapshot"):
+        yield conn  # already inside one: the outer answer's snapshot covers this part
+        return
+    if conn.in_transaction():
+        conn.rollback()  # an autocommit connection's autobegun (empty) transaction
+    raw = conn.connection.dbapi_connection
+    autocommit = bool(getattr(raw, "autocommit", False))
+    conn.execution_options(isolation_level="REPEATABLE READ")
+    conn.info["planning_snapshot"] = True
+    try:
+        with conn.begin():
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield conn
+    finally:
+        conn.info.pop("planning_snapshot", None)
+        if autocommit and not conn.invalidated and not conn.closed:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled (by statement_timeout)
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """Tell whether a database error is a statement cancelled by its timeout (by SQLSTATE,
+    whatever the server's language)."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "pgcode", None) == QUERY_CANCELED

@@ -37,3 +37,24 @@ class DatabaseUnavailable(PlanningError):
 
 class LocalClusterError(PlanningError):
     """The local PostgreSQL cluster could not be created, started or stopped."""
+
+
+class MultipleMatches(PlanningError):
+    """A key names several things (a sheet and parcel number given twice in the cadastral
+    data, or found in several former communes): the caller picks one (HTTP 300)."""
+
+    def __init__(self, message: str, matches: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.matches = matches
+
+
+class QueryTooLong(PlanningError):
+    """A statement ran past its time limit (the statement timeout or a batch's budget)."""
+
+
+class QueryFailed(PlanningError):
+    """The database could not answer one item (a geometry it cannot process, say)."""
+
+
+class NotReached(PlanningError):
+    """A batch item left unanswered when the batch's time budget ran out."""

@@ -91,3 +91,45 @@ def parse_epsg(value: str) -> int:
         f"unsupported CRS EPSG:{code}: use EPSG:4326, a VN-2000 TM-3 zone (e.g. EPSG:9214) "
         "or another 2D projected or geographic EPSG CRS"
     )
+
+
+def locate(
+    area: Bounds,
+    lon: float | None = None,
+    lat: float | None = None,
+    x: float | None = None,
+    y: float | None = None,
+    crs: str | None = None,
+    province: str | None = None,
+    axis: str = "en",
+) -> Location:
+    """Turn the accepted forms of a point (lon/lat; x/y with a CRS or a province, easting
+    first or, with axis="ne", northing first as surveyors write) into a checked Location
+    inside the service area ``area``."""
+    if lon is not None or lat is not None:
+        if lon is None or lat is None:
+            raise InvalidInput("give both lon and lat")
+        if x is not None or y is not None:
+            raise InvalidInput("give either lon/lat or x/y, not both")
+        return from_lonlat(lon, lat, area)
+    if x is None or y is None:
+        raise InvalidInput("give lon and lat (WGS 84), or x and y with crs or province")
+    if axis not in ("en", "ne"):
+        raise InvalidInput("axis is 'en' (x = easting) or 'ne' (x = northing, as surveyors write)")
+    if crs and province:
+        raise InvalidInput("give crs or province, not both")
+    if province:
+        epsg = vncrs.epsg_for_province(province)
+    elif crs:
+        epsg = parse_epsg(crs)
+    else:
+        raise InvalidInput("x/y need crs (e.g. EPSG:9214) or province (e.g. 46)")
+    if epsg == vncrs.WGS84:
+        lon_, lat_ = (y, x) if axis == "ne" else (x, y)
+        return from_lonlat(lon_, lat_, area)
+    loc = from_projected(x, y, epsg, area, northing_first=axis == "ne")
+    if vncrs.usable_crs(epsg) is not None and vncrs.CRS.from_epsg(epsg).is_geographic:
+        # Degrees of another datum (VN-2000's EPSG:4756 lies ≈200 m from WGS 84 in Huế): taken
+        # to WGS 84, then echoed in the plane of the data like any lon/lat point.
+        return from_lonlat(loc.lon, loc.lat, area)
+    return loc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from sqlalchemy import Connection, text
 
 from planning.catalogue import fold
 from planning.crs import is_tm3, is_vn2000, local_plane
-from planning.errors import Conflict, InvalidInput, NotFound
+from planning.db import snapshot
+from planning.errors import InvalidInput, MultipleMatches, NotFound
 from planning.location import Location, in_zone
 from planning.revisions import data_version
 from planning.texts import DISCLAIMER, LEVEL_NAMES
@@ -148,8 +150,10 @@ def location_json(loc: Location) -> dict[str, Any]:
 
 
 def parcel_json(p: dict[str, Any]) -> dict[str, Any]:
-    """Describe a parcel: key, areas, land use, address."""
+    """Describe a parcel: key, areas, land use, address, and its id (which names it when its
+    key is given twice in the cadastral data)."""
     return {
+        "id": p["id"],
         "commune": p["commune_code"],
         "sheet": p["sheet"],
         "parcel": p["parcel_no"],
@@ -337,9 +341,19 @@ def commune_aliases(conn: Connection, code: str) -> list[str]:
 
 
 def find_parcel(
-    conn: Connection, commune: str, sheet: str, parcel: str, on: date
+    conn: Connection,
+    commune: str,
+    sheet: str,
+    parcel: str,
+    on: date,
+    parcel_id: int | None = None,
 ) -> dict[str, Any]:
-    """Find a parcel by its key; the commune may be today's code or the cadastral map's."""
+    """Find a parcel by its key; the commune may be today's code or the cadastral map's.
+
+    A key that names several parcels (given twice in the cadastral data, or in several former
+    communes of today's one) raises MultipleMatches with each of them; ``parcel_id`` (from
+    such a match) picks one. An id no longer there (a newer parcels revision) falls back to
+    the key."""
     c = commune.strip()
     if not c.isdigit() or len(c) > 5:
         raise InvalidInput("the commune is its 5-digit GSO code, e.g. 19753")
@@ -354,17 +368,31 @@ def find_parcel(
     ]
     if not rows:
         raise NotFound(f"no parcel {c}/{s}/{p} (commune/sheet/parcel) on {on.isoformat()}")
-    exact = [r for r in rows if r["commune_code"] == c]
-    if exact:
+    shared = len(rows) > 1
+    for r in rows:
+        r["shared_key"] = shared  # other parcels have this key too (the id names this one)
+    picked = [r for r in rows if r["id"] == parcel_id]
+    if picked:
+        return picked[0]
+    exact = [r for r in rows if r["commune_code"] == c] or rows
+    if len(exact) == 1:
         return exact[0]
-    if len(rows) > 1:
-        codes = ", ".join(sorted(r["commune_code"] for r in rows))
-        raise Conflict(f"sheet {s} parcel {p} exists in several former communes ({codes})")
-    return rows[0]
+    if any(r["commune_code"] == c for r in exact):
+        why = f"{len(exact)} parcels have the key {c}/{s}/{p} in the cadastral data"
+    else:
+        codes = ", ".join(sorted({r["commune_code"] for r in exact}))
+        why = f"sheet {s} parcel {p} exists in several former communes ({codes})"
+    raise MultipleMatches(
+        f"{why}; choose one by its id", [parcel_json(r) for r in sorted(exact, key=_by_id)]
+    )
+
+
+def _by_id(row: dict[str, Any]) -> int:
+    return int(row["id"])
 
 
 SEARCH_SQL = """
-SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
+SELECT pa.id, pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
        pa.land_use_code, pa.address, count(*) OVER () AS total
 FROM planning.parcel pa
 JOIN planning.parcel_coverage pc
@@ -374,7 +402,8 @@ WHERE pc.effective_from <= :d AND (pc.effective_to IS NULL OR :d < pc.effective_
   AND (CAST(:sheet AS text) IS NULL OR pa.sheet = :sheet)
   AND (CAST(:parcel AS text) IS NULL OR pa.parcel_no = :parcel)
   AND (CAST(:q AS text) IS NULL OR pa.address_search LIKE :q ESCAPE '\\')
-ORDER BY pa.commune_code, length(pa.sheet), pa.sheet, length(pa.parcel_no), pa.parcel_no
+ORDER BY pa.commune_code, length(pa.sheet), pa.sheet, length(pa.parcel_no), pa.parcel_no,
+         pa.id
 LIMIT :limit OFFSET :offset
 """
 
@@ -428,7 +457,7 @@ def _count_beyond(
 ) -> int:
     """Count matches when the page is past the end (the window count is then unavailable)."""
     q = SEARCH_SQL.split("ORDER BY")[0].replace(
-        "SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,\n"
+        "SELECT pa.id, pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,\n"
         "       pa.land_use_code, pa.address, count(*) OVER () AS total",
         "SELECT count(*)",
     )
@@ -490,12 +519,24 @@ def polygon_area(conn: Connection, ewkb: bytes, plane: int | None = None) -> tup
 
 
 def parcel_answer(
-    conn: Connection, commune: str, sheet: str, parcel: str, on: date, with_geometry: bool = False
+    conn: Connection,
+    commune: str,
+    sheet: str,
+    parcel: str,
+    on: date,
+    with_geometry: bool = False,
+    parcel_id: int | None = None,
 ) -> dict[str, Any]:
-    """Return a parcel's facts and its breakdown by plan and zone."""
-    import json as _json
+    """Return a parcel's facts and its breakdown by plan and zone, from one snapshot."""
+    with snapshot(conn):
+        p = find_parcel(conn, commune, sheet, parcel, on, parcel_id)
+        return answer_of(conn, p, on, with_geometry)
 
-    p = find_parcel(conn, commune, sheet, parcel, on)
+
+def answer_of(
+    conn: Connection, p: dict[str, Any], on: date, with_geometry: bool = False
+) -> dict[str, Any]:
+    """Return the answer about a parcel found by ``find_parcel`` (in the caller's snapshot)."""
     result = breakdown(conn, bytes(p["ewkb"]), on, with_geometry)
     out: dict[str, Any] = {
         "parcel": parcel_json(p),
@@ -504,5 +545,16 @@ def parcel_answer(
         "disclaimer": DISCLAIMER,
     }
     if with_geometry:
-        out["geometry"] = _json.loads(p["geojson"])
+        out["geometry"] = json.loads(p["geojson"])
     return out
+
+
+def polygon_answer(conn: Connection, ewkb: bytes, on: date) -> dict[str, Any]:
+    """Return the breakdown of any polygon (planning.geometry_input.polygon_ewkb) and its
+    area in the governing plan's plane, from one snapshot."""
+    with snapshot(conn):
+        result = breakdown(conn, ewkb, on)
+        governing = result["plans"][0]["crs"] if result["plans"] else None
+        plane = int(governing.removeprefix("EPSG:")) if governing else None
+        area, crs = polygon_area(conn, ewkb, plane)
+    return {**result, "area_m2": area, "crs": crs, "date": on.isoformat(), "disclaimer": DISCLAIMER}

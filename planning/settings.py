@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # 8 with a p99 of 84 ms instead of 136).
     pool_size: int = Field(default=4, ge=1, le=100, description="database connections per worker")
     statement_timeout_ms: int = Field(default=10_000, ge=100, description="per SQL statement")
+    batch_budget_s: float = Field(
+        default=30.0, gt=0, le=600, description="time a batch lookup may take in all"
+    )
     tile_cache_mb: int = Field(
         default=256, ge=0, description="in-process tile cache; 0 turns it off"
     )

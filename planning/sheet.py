@@ -5,19 +5,24 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from urllib.parse import urlencode
 
 import qrcode
 from fpdf import FPDF
 from sqlalchemy import Connection, text
 
+from planning import clock
+from planning.admin_units import commune_label
+from planning.catalogue import colours
+from planning.db import snapshot
+from planning.lookup import answer_of, find_parcel, parcel_answer
 from planning.texts import DISCLAIMER, NO_DATA
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-VN_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 CONTEXT_M = 25.0
 MAP_BOX = 85.0  # mm, the square the parcel map is drawn in
 ROAD_FILL = (236, 236, 236)  # planned roads: light grey, so they show on white paper
@@ -109,7 +114,8 @@ ORDER BY z.id
 
 def content_hash(answer: dict[str, Any]) -> str:
     """Fingerprint what a sheet states (not when it was made nor the data version)."""
-    core = {"parcel": answer["parcel"], "plans": answer["plans"]}
+    parcel = {k: v for k, v in answer["parcel"].items() if k != "id"}  # not printed
+    core = {"parcel": parcel, "plans": answer["plans"]}
     blob = json.dumps(core, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -341,7 +347,7 @@ def render_sheet(
 ) -> bytes:
     """Return the A4 PDF of a parcel's planning information."""
     L = LABELS[lang]
-    made = datetime.now(VN_TIME).strftime(
+    made = clock.now().strftime(
         "%d/%m/%Y %H:%M (UTC+7)" if lang == "vi" else "%Y-%m-%d %H:%M (UTC+7)"
     )
     parcel = answer["parcel"]
@@ -406,3 +412,71 @@ def render_sheet(
     pdf.set_font("DejaVu", "B", 8)
     pdf.para(DISCLAIMER[lang], 4.2)
     return bytes(pdf.output())
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A rendered sheet: the PDF and the parcel key it is about (for its file name)."""
+
+    pdf: bytes
+    key: str
+
+
+def parcel_sheet(
+    conn: Connection,
+    commune: str,
+    sheet: str,
+    parcel: str,
+    on: date,
+    base_url: str,
+    lang: str = "vi",
+    parcel_id: int | None = None,
+) -> Sheet:
+    """Render a parcel's sheet from one snapshot: the answer, the maps and the data version
+    printed on it all come from the same state of the data."""
+    with snapshot(conn):
+        found = find_parcel(conn, commune, sheet, parcel, on, parcel_id)
+        answer = answer_of(conn, found, on)
+        key = f"{found['commune_code']}/{found['sheet']}/{found['parcel_no']}"
+        query = {"v": answer["data_version"], "h": content_hash(answer)}
+        if on != clock.today():
+            query["date"] = on.isoformat()
+        if found["shared_key"]:
+            query["id"] = int(found["id"])  # the key alone names several parcels
+        verify = f"{base_url}/verify/{key}?{urlencode(query)}"
+        label = commune_label(conn, found["commune_code"], lang)
+        pdf = render_sheet(conn, answer, bytes(found["ewkb"]), verify, colours(), lang, label)
+    return Sheet(pdf, key)
+
+
+def verify_sheet(
+    conn: Connection,
+    commune: str,
+    sheet: str,
+    parcel: str,
+    on: date,
+    printed_version: int,
+    printed_hash: str,
+    parcel_id: int | None = None,
+) -> dict[str, Any]:
+    """Tell whether a printed sheet still states what the published data says."""
+    answer = parcel_answer(conn, commune, sheet, parcel, on, parcel_id=parcel_id)
+    same = content_hash(answer) == printed_hash
+    return {
+        "current": same,
+        "data_version_printed": printed_version,
+        "data_version_now": answer["data_version"],
+        "message": VERIFY_MESSAGES["same" if same else "changed"],
+    }
+
+
+VERIFY_MESSAGES = {
+    "same": {
+        "vi": "Phiếu còn đúng: nội dung trùng với dữ liệu quy hoạch đang công bố.",
+        "en": "The sheet is current: it matches the published planning data.",
+    },
+    "changed": {
+        "vi": "Phiếu đã cũ: dữ liệu quy hoạch của thửa đất đã thay đổi, hãy tra cứu lại.",
+        "en": "The sheet is out of date: the parcel's planning data changed; look it up again.",
+    },
+}

@@ -6,28 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from planning.catalogue import FALLBACK, colour_of
 from tilesets.glyphs import FONT_STACK
 
-# Zoning drawings colour some categories the status-map table leaves blank (or colours alike).
-ZONING_PALETTE = {
-    "DKV": "#8FD18B",  # public green / recreation
-    "DTT": "#6CC070",
-    "DGD": "#F7C873",
-    "DYT": "#F28B82",
-    "DVH": "#C39BD3",
-    "DCH": "#F5B041",
-    "DSH": "#E59866",
-    "DCK": "#D7BDE2",
-    "DTS": "#F1948A",
-    "DNL": "#AEB6BF",
-    "DBV": "#AEB6BF",
-    "DDL": "#A3E4D7",
-    "DDT": "#B7950B",
-    "TON": "#D2B4DE",
-    "TIN": "#D2B4DE",
-    "DGT": "#FFFFFF",
-}
-FALLBACK = "#CCCCCC"
 BACKGROUND = "#F2EFE9"
 
 FIXED_LEGEND = [
@@ -53,11 +34,6 @@ FIXED_LEGEND = [
         "en": "Cadastral parcel",
     },
 ]
-
-
-def colour_of(code: str, catalogue_colour: str | None) -> str:
-    """Return the map colour of a land-use code."""
-    return ZONING_PALETTE.get(code) or catalogue_colour or FALLBACK
 
 
 def build_style(base: str, categories: list[dict[str, Any]]) -> dict[str, Any]:

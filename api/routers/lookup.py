@@ -12,61 +12,27 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection
 
 from api.deps import AppSettings, AsOf, Conn, checked_date, fetch_row, json_response
-from api.errors import status_of
+from api.errors import status_of, with_links
 from api.query import documented_parameters, parse_query
-from api.schemas import BatchOut, Error, GeometryBreakdown, LookupOut
+from api.schemas import BatchOut, Error, GeometryBreakdown, LookupOut, Matches
 from planning import clock, lookup
-from planning import crs as vncrs
-from planning.errors import InvalidInput, PlanningError
+from planning.batch import Batch, Item, run_batch
+from planning.errors import InvalidInput, MultipleMatches
 from planning.geometry_input import polygon_ewkb
-from planning.location import Location, from_lonlat, from_projected, parse_epsg
-from planning.settings import Settings
-from planning.texts import DISCLAIMER
+from planning.location import locate, parse_epsg
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": Error} for s in (400, 401, 404, 409, 413, 422, 429, 503)
 }
+# Answers about one parcel by its key: 300 when the key names several.
+PARCEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    300: {"model": Matches, "description": "the key names several parcels: pick one"},
+    **ERRORS,
+}
 MAX_BATCH = 1000
-
-
-def locate(
-    settings: Settings,
-    lon: float | None = None,
-    lat: float | None = None,
-    x: float | None = None,
-    y: float | None = None,
-    crs: str | None = None,
-    province: str | None = None,
-    axis: str = "en",
-) -> Location:
-    """Turn the accepted forms of a point into a checked Location."""
-    area = settings.service_bbox
-    if lon is not None or lat is not None:
-        if lon is None or lat is None:
-            raise InvalidInput("give both lon and lat")
-        if x is not None or y is not None:
-            raise InvalidInput("give either lon/lat or x/y, not both")
-        return from_lonlat(lon, lat, area)
-    if x is None or y is None:
-        raise InvalidInput("give lon and lat (WGS 84), or x and y with crs or province")
-    if axis not in ("en", "ne"):
-        raise InvalidInput("axis is 'en' (x = easting) or 'ne' (x = northing, as surveyors write)")
-    if crs and province:
-        raise InvalidInput("give crs or province, not both")
-    if province:
-        epsg = vncrs.epsg_for_province(province)
-    elif crs:
-        epsg = parse_epsg(crs)
-    else:
-        raise InvalidInput("x/y need crs (e.g. EPSG:9214) or province (e.g. 46)")
-    if epsg in (4326, 4756):
-        lon_, lat_ = (y, x) if axis == "ne" else (x, y)
-        return from_lonlat(lon_, lat_, area)
-    return from_projected(x, y, epsg, area, northing_first=axis == "ne")
 
 
 class PointFields(BaseModel):
@@ -119,7 +85,8 @@ async def lookup_point(request: Request) -> Response:
     """Plans, zones and indicators at a point; the parcel there; the nearest red line."""
     q = parse_query(PointQuery, request)
     on = checked_date(q.date)
-    loc = locate(request.app.state.settings, q.lon, q.lat, q.x, q.y, q.crs, q.province, q.axis)
+    area = request.app.state.settings.service_bbox
+    loc = locate(area, q.lon, q.lat, q.x, q.y, q.crs, q.province, q.axis)
     row = await fetch_row(request, "lookup_point", lookup.point_params(loc, on))
     return json_response(lookup.point_answer(row, loc, on))
 
@@ -130,24 +97,6 @@ class GeometryIn(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon, MultiPolygon or Feature")
     crs: str | None = Field(default=None, max_length=60, description="default EPSG:4326")
     date: dt.date | None = None
-
-
-def geometry_breakdown(
-    conn: Connection, settings: Settings, geometry: Any, crs: str | None, on: date
-) -> dict[str, Any]:
-    """Break down a caller's polygon."""
-    epsg = parse_epsg(crs) if crs else 4326
-    ewkb = polygon_ewkb(geometry, epsg, settings.service_bbox)
-    result = lookup.breakdown(conn, ewkb, on)
-    governing = result["plans"][0]["crs"] if result["plans"] else None
-    area = lookup.polygon_area(conn, ewkb, parse_epsg(governing) if governing else None)
-    return {
-        **result,
-        "area_m2": area[0],
-        "crs": area[1],
-        "date": on.isoformat(),
-        "disclaimer": DISCLAIMER,
-    }
 
 
 @router.post(
@@ -162,9 +111,14 @@ def lookup_geometry(
     body: GeometryIn,
     content_crs: Annotated[str | None, Header(max_length=80)] = None,
 ) -> dict[str, Any]:
-    """Split a polygon (WGS 84 or VN-2000) among the zones of every applicable plan."""
+    """Split a polygon among the zones of every applicable plan (m² in each plan's plane).
+
+    The polygon is WGS 84 unless `crs` (or the `Content-Crs` header) names another EPSG CRS:
+    VN-2000, or any 2D projected or geographic one (a State Plane zone in feet, say)."""
     crs = body.crs or (content_crs.strip("<> ") if content_crs else None)
-    return geometry_breakdown(conn, settings, body.geometry, crs, body.date or clock.today())
+    epsg = parse_epsg(crs) if crs else 4326
+    ewkb = polygon_ewkb(body.geometry, epsg, settings.service_bbox)
+    return lookup.polygon_answer(conn, ewkb, body.date or clock.today())
 
 
 class BatchItem(PointFields):
@@ -183,34 +137,35 @@ class BatchIn(BaseModel):
     date: dt.date | None = None
 
 
-def _one(conn: Connection, settings: Settings, item: BatchItem, on: date) -> dict[str, Any]:
-    if item.commune or item.sheet or item.parcel:
-        if not (item.commune and item.sheet and item.parcel):
-            raise InvalidInput("a parcel key needs commune, sheet and parcel")
-        return lookup.parcel_answer(conn, item.commune, item.sheet, item.parcel, on)
-    loc = locate(settings, item.lon, item.lat, item.x, item.y, item.crs, item.province, item.axis)
-    return lookup.point_lookup(conn, loc, on)
-
-
-def run_batch(
-    conn: Connection, settings: Settings, items: list[BatchItem], on: date
-) -> dict[str, Any]:
-    """Answer every item; an item's error stays in its row."""
-    results = []
-    for i, item in enumerate(items):
-        try:
-            results.append(
-                {"index": i, "id": item.id, "status": 200, "result": _one(conn, settings, item, on)}
-            )
-        except PlanningError as exc:
-            results.append({"index": i, "id": item.id, "status": status_of(exc), "error": str(exc)})
+def batch_json(request: Request, batch: Batch) -> dict[str, Any]:
+    """Wrap a batch's outcomes: an HTTP status per item, the candidates of a key that names
+    several parcels (with their links), and the items the time budget did not reach."""
+    results: list[dict[str, Any]] = []
+    for o in batch.outcomes:
+        if o.error is None:
+            results.append({"index": o.index, "id": o.id, "status": 200, "result": o.result})
+            continue
+        row: dict[str, Any] = {
+            "index": o.index,
+            "id": o.id,
+            "status": status_of(o.error),
+            "error": str(o.error),
+        }
+        if isinstance(o.error, MultipleMatches):
+            row["matches"] = with_links(o.error.matches, request, PARCEL_PATH)
+        results.append(row)
     ok = sum(1 for r in results if r["status"] == 200)
     return {
         "results": results,
         "succeeded": ok,
         "failed": len(results) - ok,
-        "data_version": lookup.current_data_version(conn),
+        "complete": not batch.not_reached,
+        "not_reached": batch.not_reached,
+        "data_version": batch.data_version,
     }
+
+
+PARCEL_PATH = "/v1/parcels/{commune}/{sheet}/{parcel}"
 
 
 CSV_IN = ("id", "lon", "lat", "x", "y", "crs", "province", "axis", "commune", "sheet", "parcel")
@@ -353,11 +308,18 @@ async def lookup_batch(request: Request, settings: AppSettings) -> Any:
     else:
         raise InvalidInput("send application/json or text/csv")
 
-    def work() -> dict[str, Any]:
+    def work() -> Batch:
         with request.app.state.reader.connect() as conn:
-            return run_batch(conn, settings, items, on)
+            return run_batch(
+                conn,
+                [Item(**item.model_dump()) for item in items],
+                on,
+                settings.service_bbox,
+                settings.batch_budget_s,
+                settings.statement_timeout_ms,
+            )
 
-    result = await anyio.to_thread.run_sync(work)
+    result = batch_json(request, await anyio.to_thread.run_sync(work))
     if "text/csv" in request.headers.get("accept", ""):
         buf = io.StringIO()
         w = csv.writer(buf)

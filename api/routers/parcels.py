@@ -8,32 +8,42 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import AsOf, Conn
-from api.routers.lookup import ERRORS
+from api.routers.lookup import ERRORS, PARCEL_ERRORS
 from api.schemas import ParcelDetail, ParcelPage
 from planning import lookup
 
 router = APIRouter(prefix="/v1", tags=["parcels"])
-KEY = r"^[0-9A-Za-z.\-]{1,20}$"
+# Sheet and parcel numbers; spaces around them (pasted from a certificate) are trimmed.
+KEY = r"^\s*[0-9A-Za-z.\-]{1,20}\s*$"
+COMMUNE = r"^\s*[0-9]{1,5}\s*$"
+PARCEL_ID = Annotated[
+    int | None,
+    Query(ge=1, le=2**62, description="the parcel's id: names one of several with this key"),
+]
 
 
 @router.get(
     "/parcels/{commune}/{sheet}/{parcel}",
     response_model=ParcelDetail,
-    responses=ERRORS,
+    responses=PARCEL_ERRORS,
     summary="A parcel and how the plans divide it",
 )
 def parcel_detail(
     conn: Conn,
     on: AsOf,
-    commune: Annotated[str, Path(pattern=r"^[0-9]{1,5}$", description="commune GSO code")],
+    commune: Annotated[str, Path(pattern=COMMUNE, description="commune GSO code")],
     sheet: Annotated[str, Path(pattern=KEY, description="map sheet number (số tờ)")],
     parcel: Annotated[str, Path(pattern=KEY, description="parcel number (số thửa)")],
     geometry: Annotated[bool, Query(description="add the pieces as GeoJSON")] = False,
+    id: PARCEL_ID = None,
 ) -> dict[str, Any]:
     """Parcel facts and, per plan and zone, m² and % with indicators, roads and the rest.
 
-    The commune code may be today's or the one the cadastral map was made with (2025 reform)."""
-    return lookup.parcel_answer(conn, commune, sheet, parcel, on, geometry)
+    The commune code may be today's or the one the cadastral map was made with (2025 reform).
+    A key that names several parcels (given twice in the cadastral data, or in several former
+    communes) answers **300** with `matches`: each candidate with its area, address and the
+    link naming it by `id`."""
+    return lookup.parcel_answer(conn, commune, sheet, parcel, on, geometry, id)
 
 
 @router.get("/parcels", response_model=ParcelPage, responses=ERRORS, summary="Search parcels")
@@ -41,7 +51,7 @@ def parcel_search(
     request: Request,
     conn: Conn,
     on: AsOf,
-    commune: Annotated[str | None, Query(pattern=r"^[0-9]{1,5}$")] = None,
+    commune: Annotated[str | None, Query(pattern=COMMUNE)] = None,
     sheet: Annotated[str | None, Query(pattern=KEY)] = None,
     parcel: Annotated[str | None, Query(pattern=KEY)] = None,
     q: Annotated[

@@ -45,7 +45,7 @@ function day(iso) {
   return d.toLocaleDateString(locale(), { timeZone: "UTC", day: "2-digit", month: "2-digit", year: "numeric" });
 }
 
-// ---------- hash (deep links): #map=z/lat/lon&parcel=c/s/p | &point=lat,lon &layers=a,b &lang=en ----------
+// ---------- hash (deep links): #map=z/lat/lon&parcel=c/s/p&pid=ID | &point=lat,lon &layers=a,b &lang=en ----------
 function hashParams() {
   return new URLSearchParams(location.hash.replace(/^#/, ""));
 }
@@ -104,7 +104,7 @@ function labelMapControls() {
 
 // ---------- API ----------
 class ApiError extends Error {
-  constructor(status, detail) { super(detail); this.status = status; }
+  constructor(status, detail, matches) { super(detail); this.status = status; this.matches = matches; }
 }
 async function api(path, options) {
   const res = await fetch(path, options);
@@ -112,7 +112,9 @@ async function api(path, options) {
   try { body = await res.json(); } catch { body = null; }
   if (!res.ok) {
     const detail = body && body.detail ? (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)) : res.statusText;
-    throw new ApiError(res.status, detail);
+    // 300: the key names several parcels (given twice in the cadastral data, or in several
+    // former communes); the answer lists them.
+    throw new ApiError(res.status, detail, body && body.matches);
   }
   return body;
 }
@@ -194,9 +196,10 @@ function zoneCard(z, extra = "") {
 }
 function parcelBlock(parcel, withLinks) {
   const key = `${parcel.commune}/${parcel.sheet}/${parcel.parcel}`;
+  // The id names the parcel even when its key is given twice in the cadastral data.
   const links = withLinks
-    ? `<p><button type="button" class="link" data-parcel="${esc(key)}">${esc(t("details"))}</button></p>`
-    : `<p><a class="print" href="/print/parcels/${esc(key)}.pdf?lang=${state.lang}" target="_blank" rel="noopener">${esc(t("print"))}</a></p>`;
+    ? `<p><button type="button" class="link" data-parcel="${esc(key)}" data-parcel-id="${esc(parcel.id)}">${esc(t("details"))}</button></p>`
+    : `<p><a class="print" href="/print/parcels/${esc(key)}.pdf?lang=${state.lang}&amp;id=${esc(parcel.id)}" target="_blank" rel="noopener">${esc(t("print"))}</a></p>`;
   return `<section class="parcel" aria-labelledby="parcel-heading">
     <h3 id="parcel-heading">${esc(t("parcelTitle"))}: ${esc(fmt(t("sheetParcel"), parcel))}</h3>
     <table class="facts"><tbody>
@@ -382,22 +385,27 @@ async function lookupPoint(lon, lat, { fly = false, focus = false } = {}) {
     const answer = await api(`/v1/lookup?lon=${lon.toFixed(7)}&lat=${lat.toFixed(7)}`);
     if (stale(ticket)) return;
     show(() => renderPoint(answer), focus);
-    setHash({ point: `${lat.toFixed(6)},${lon.toFixed(6)}`, parcel: null });
+    setHash({ point: `${lat.toFixed(6)},${lon.toFixed(6)}`, parcel: null, pid: null });
     highlight(pointFeature(lon, lat), "point");
     if (fly) map.flyTo({ center: [lon, lat], zoom: Math.max(map.getZoom(), 17), padding: viewPadding(20) });
     announce(t("foundPoint"));
   } catch (err) { if (!stale(ticket)) showError(err); }
 }
 
-async function openParcel(key, { fly = true, focus = false } = {}) {
+function renderMatches(key, matches) {
+  const items = matches.map((m) => `<li><button type="button" class="link" data-parcel="${esc(`${m.commune}/${m.sheet}/${m.parcel}`)}" data-parcel-id="${esc(m.id)}">${esc(fmt(t("sheetParcel"), m))} — ${esc(m.address || communeName(m.commune))} (${withUnit(m.area_m2, "m²")})</button></li>`).join("");
+  $("#panel-body").innerHTML = `<p role="alert">${esc(fmt(t("chooseParcel"), { n: matches.length }))}</p><ul class="matches">${items}</ul>`;
+}
+
+async function openParcel(key, { fly = true, focus = false, id = null } = {}) {
   const ticket = showLoading();
   try {
-    const answer = await api(`/v1/parcels/${key}?geometry=true`);
+    const answer = await api(`/v1/parcels/${key}?geometry=true${id ? `&id=${encodeURIComponent(id)}` : ""}`);
     if (stale(ticket)) return;
     const p = answer.parcel;
     const canonical = `${p.commune}/${p.sheet}/${p.parcel}`;
     show(() => renderParcel(answer), focus);
-    setHash({ parcel: canonical, point: null });
+    setHash({ parcel: canonical, pid: p.id, point: null });
     const features = [];
     if (answer.geometry) features.push({ type: "Feature", geometry: answer.geometry, properties: { kind: "parcel" } });
     for (const plan of answer.plans) {
@@ -408,7 +416,13 @@ async function openParcel(key, { fly = true, focus = false } = {}) {
     highlight({ type: "FeatureCollection", features }, "parcel");
     if (fly && answer.geometry) map.fitBounds(boundsOf(answer.geometry), { padding: viewPadding(60), maxZoom: 19, duration: 600 });
     announce(fmt(t("foundParcel"), { what: fmt(t("sheetParcel"), p) }));
-  } catch (err) { if (!stale(ticket)) showError(err); }
+  } catch (err) {
+    if (stale(ticket)) return;
+    if (err.status === 300 && err.matches) {
+      show(() => renderMatches(key, err.matches), focus);
+      announce(fmt(t("chooseParcel"), { n: err.matches.length }));
+    } else showError(err);
+  }
 }
 
 async function lookupXY(x, y, province) {
@@ -421,7 +435,7 @@ async function lookupXY(x, y, province) {
     if (stale(ticket)) return;
     const { lon, lat } = answer.location.wgs84;
     show(() => renderPoint(answer), true);
-    setHash({ point: `${lat.toFixed(6)},${lon.toFixed(6)}`, parcel: null });
+    setHash({ point: `${lat.toFixed(6)},${lon.toFixed(6)}`, parcel: null, pid: null });
     highlight(pointFeature(lon, lat), "point");
     map.flyTo({ center: [lon, lat], zoom: 18, padding: viewPadding(20) });
     announce(t("foundPoint"));
@@ -498,10 +512,10 @@ function listResults(page) {
     $("#results").innerHTML = `<p role="alert">${esc(t("noResult"))}</p>`;
     return;
   }
-  if (items.length === 1) { openParcel(`${items[0].commune}/${items[0].sheet}/${items[0].parcel}`, { focus: true }); return; }
+  if (items.length === 1) { openParcel(`${items[0].commune}/${items[0].sheet}/${items[0].parcel}`, { focus: true, id: items[0].id }); return; }
   const more = page.total > items.length ? `<p class="muted">${esc(fmt(t("resultsMore"), { n: page.total }))}</p>` : "";
   $("#results").innerHTML = `<h3 id="results-title" tabindex="-1">${esc(fmt(t("results"), { n: page.total }))}</h3>${more}
-    <ul aria-labelledby="results-title">${items.map((p) => `<li><button type="button" class="link" data-parcel="${esc(`${p.commune}/${p.sheet}/${p.parcel}`)}">${esc(fmt(t("sheetParcel"), p))} — ${esc(p.address || communeName(p.commune))}</button></li>`).join("")}</ul>`;
+    <ul aria-labelledby="results-title">${items.map((p) => `<li><button type="button" class="link" data-parcel="${esc(`${p.commune}/${p.sheet}/${p.parcel}`)}" data-parcel-id="${esc(p.id)}">${esc(fmt(t("sheetParcel"), p))} — ${esc(p.address || communeName(p.commune))}</button></li>`).join("")}</ul>`;
   $("#results-title").focus();
   announce(fmt(t("results"), { n: page.total }));
 }
@@ -518,7 +532,7 @@ document.addEventListener("click", (e) => {
   if (target) {
     e.preventDefault();
     if (target.closest("#results")) makeRoom();
-    openParcel(target.dataset.parcel, { focus: true });
+    openParcel(target.dataset.parcel, { focus: true, id: target.dataset.parcelId || null });
   }
 });
 $("#quick").addEventListener("submit", (e) => { e.preventDefault(); search($("#q").value); });
@@ -625,7 +639,7 @@ async function start() {
   await mapLoaded;
   applyLayers();
   const fly = !params.get("map");
-  if (params.get("parcel")) openParcel(params.get("parcel"), { fly });
+  if (params.get("parcel")) openParcel(params.get("parcel"), { fly, id: params.get("pid") });
   else if (params.get("point")) {
     const [lat, lon] = params.get("point").split(",").map(Number);
     if (Number.isFinite(lat) && Number.isFinite(lon)) lookupPoint(lon, lat, { fly });

@@ -44,7 +44,7 @@ zones AS (
     LEFT JOIN planning.land_use_category c ON c.code = z.category
 ),
 parcel AS (
-    SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
+    SELECT pa.id, pa.commune_code, pa.sheet, pa.parcel_no, pa.area_m2, pa.area_official,
            pa.land_use_code, pa.address, ST_SRID(pa.geom_plane) AS plane_srid
     FROM pt
     JOIN planning.parcel pa ON pa.geom && pt.g

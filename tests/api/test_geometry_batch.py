@@ -178,7 +178,13 @@ def test_batch_json_errors_stay_in_their_rows(client: TestClient) -> None:
     assert rows["bad-lon"]["status"] == 422 and "WGS 84" in rows["bad-lon"]["error"]
     assert rows["missing"]["status"] == 404 and rows["missing"]["result"] is None
     assert rows["half-key"]["status"] == 422
-    assert rows["twin"]["status"] == 409
+    assert rows["twin"]["status"] == 300
+    assert [m["commune"] for m in rows["twin"]["matches"]] == ["19756", "19759"]
+    assert all(
+        "/v1/parcels/19756/2/5?id=" in m["link"] or "/v1/parcels/19759/2/5?id=" in m["link"]
+        for m in rows["twin"]["matches"]
+    )
+    assert body["complete"] is True and body["not_reached"] == []
 
 
 def test_batch_csv_in_and_out(client: TestClient) -> None:

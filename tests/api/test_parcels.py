@@ -123,7 +123,14 @@ def test_parcel_errors(client: TestClient) -> None:
     r = client.get("/v1/parcels/19753/7/999")
     assert r.status_code == 404 and "no parcel" in r.json()["detail"]
     r = client.get("/v1/parcels/19753/2/5")  # in two former communes of 19753
-    assert r.status_code == 409 and "19756" in r.json()["detail"]
+    assert r.status_code == 300 and "19756" in r.json()["detail"]
+    matches = r.json()["matches"]
+    assert [m["commune"] for m in matches] == ["19756", "19759"]
+    assert [m["address"] for m in matches] == ["Gia Hội", "Phú Hậu"]
+    for m in matches:  # each link names one parcel
+        assert m["link"].startswith("http://testserver/v1/parcels/19753/2/5?id=")
+        picked = client.get(m["link"])
+        assert picked.status_code == 200 and picked.json()["parcel"]["id"] == m["id"]
     assert client.get("/v1/parcels/19756/2/5").json()["parcel"]["address"] == "Gia Hội"
     for bad in (
         "/v1/parcels/abc/7/12",

@@ -276,7 +276,7 @@ def test_parcels_commune_field_and_duplicates(tmp_path: Path, run, engine: Engin
     assert scalar(engine, "SELECT count(DISTINCT commune_code) FROM planning.parcel") == 1
     # `planning check` grades the same way, writing nothing.
     res = run("check", "--kind", "parcels", str(path), "--commune-field", "XA", ok=False)
-    assert res.exit_code == 2 and "duplicate (commune, sheet, parcel)" in res.stdout
+    assert res.exit_code == 2 and "repeated parcel keys (1)" in res.stdout
     res = run("check", "--kind", "parcels", str(path), "--code-field", "XA", ok=False)
     assert res.stderr == "error: --code-field does not apply to parcels\n"
     assert scalar(engine, "SELECT count(*) FROM planning.revision") == 1

@@ -52,6 +52,7 @@ class Parcel:
     lat: float
     lots: tuple[str, ...]
     has_road: bool
+    id: int  # the parcel's id, which names it among parcels that share its key
 
     @property
     def key(self) -> str:
@@ -73,7 +74,7 @@ ORDER BY r DESC, lot LIMIT 1
 
 # A parcel on the front row of a block: part of it lies inside a planned road corridor.
 PARCEL_SQL = """
-SELECT pa.commune_code, pa.sheet, pa.parcel_no, pa.address,
+SELECT pa.id, pa.commune_code, pa.sheet, pa.parcel_no, pa.address,
        ST_X(ST_PointOnSurface(pa.geom)) AS lon, ST_Y(ST_PointOnSurface(pa.geom)) AS lat,
        array_agg(z.lot ORDER BY z.lot) AS lots, bool_or(z.is_road) AS has_road
 FROM planning.parcel pa
@@ -121,7 +122,15 @@ def road_parcel(demo: Demo) -> Parcel:
         0
     ]
     return Parcel(
-        r.commune_code, r.sheet, r.parcel_no, r.address, r.lon, r.lat, tuple(r.lots), r.has_road
+        r.commune_code,
+        r.sheet,
+        r.parcel_no,
+        r.address,
+        r.lon,
+        r.lat,
+        tuple(r.lots),
+        r.has_road,
+        r.id,
     )
 
 
