@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
-# Debian packages: PostGIS for the local cluster, GDAL's tools for the benchmark, the label font.
-DEB_PACKAGES := postgresql-15-postgis-3 gdal-bin fonts-dejavu-core poppler-utils chromium redis-server
+# Debian packages: PostGIS for the local cluster, GDAL's tools for the benchmark, the label font,
+# faketime for the clock tests.
+DEB_PACKAGES := postgresql-15-postgis-3 gdal-bin fonts-dejavu-core poppler-utils chromium redis-server faketime
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help deps venv web db demo run test lint fmt clean-db bench

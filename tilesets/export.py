@@ -177,6 +177,7 @@ def _write_mbtiles(
             "center": ",".join(str(v) for v in meta["center"]),
             "json": json.dumps({"vector_layers": meta["vector_layers"]}, ensure_ascii=False),
             "data_version": str(meta["data_version"]),
+            "date": meta["date"],
         }
         db.executemany("INSERT INTO metadata VALUES (?, ?)", list(rows.items()))
         # MBTiles rows count from the south (TMS).

@@ -77,4 +77,6 @@ def tilejson(
             for layer in ts.layers
         ],
         "data_version": version,
+        # The day the tiles show: with the version, what makes a tile URL immutable.
+        "date": day.isoformat(),
     }

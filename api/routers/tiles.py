@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from api.deps import Conn, base_url
 from api.routers.lookup import ERRORS
+from planning import clock
 from planning.errors import BadRequest, InvalidInput
 from planning.revisions import data_version
 from tilesets.cache import Tile
@@ -94,18 +95,22 @@ async def tile(
     ] = None,
     date: Annotated[str | None, Query(max_length=10, description="as-of date YYYY-MM-DD")] = None,
 ) -> Response:
-    """Return a Mapbox Vector Tile; versioned URLs are immutable, others cached briefly."""
+    """Return a Mapbox Vector Tile: immutable when its URL names both the data version and
+    the date (as the TileJSON's do), cached briefly otherwise (a revision effective tomorrow
+    changes tomorrow's tiles without a new version)."""
     service: TileService = request.app.state.tiles
     on = _date(date)
     zi, xi, yi = _coordinate(z), _coordinate(x), _coordinate(y)
+    cache_control = IMMUTABLE if v is not None and on is not None else SHORT
     if v is not None:
         hit = service.cached(tileset, zi, xi, yi, v, on)
         if hit is not None:
-            return _respond(request, hit, IMMUTABLE)
+            return _respond(request, hit, cache_control)
     # On one of the tile service's threads, each with its own database connection.
     outcome = await service.db.run(service.get, tileset, zi, xi, yi, v, on)
     if outcome.stale:
-        query = {"v": outcome.version, **({"date": on.isoformat()} if on else {})}
+        # To the current version of the same day (today when none was named).
+        query = {"v": outcome.version, "date": (on or clock.today()).isoformat()}
         return Response(
             status_code=302,
             headers={
@@ -116,7 +121,7 @@ async def tile(
             },
         )
     assert outcome.tile is not None
-    return _respond(request, outcome.tile, IMMUTABLE if v is not None else SHORT)
+    return _respond(request, outcome.tile, cache_control)
 
 
 @router.get("/tiles/{tileset}.json", responses=ERRORS, summary="TileJSON 3.0 of a tileset")

@@ -194,6 +194,13 @@ def test_versioned_tiles_are_immutable_and_others_short_lived(client: TestClient
     assert 0 < max_age <= 300
     # The same bytes whichever URL asked (today is the default date).
     assert plain.content == r.content
+    # A version without a date is not immutable either: a revision effective tomorrow changes
+    # tomorrow's tile of this version.
+    version_only = identity(client, versioned.split("&date=")[0])
+    assert version_only.status_code == 200 and version_only.content == r.content
+    assert "immutable" not in version_only.headers["cache-control"]
+    dated = identity(client, f"/tiles/zoning/16/{x}/{y}.mvt?date={clock.today().isoformat()}")
+    assert "immutable" not in dated.headers["cache-control"]
 
 
 def test_etag_and_304(client: TestClient, tiles_url: str, tmp_path: Path) -> None:

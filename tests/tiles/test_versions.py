@@ -4,7 +4,7 @@ versioned URL redirects to the current one, and no stale tile is served from the
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.main import create_app
+from planning import clock
 from tests.conftest import Cli
 from tests.tiles import dataset
 from tests.tiles.conftest import decode, identity, settings_for
@@ -122,5 +123,36 @@ def test_versioned_url_with_unknown_version_redirects(
         for other in (0, v + 1, 2**40):
             r = identity(client, f"/tiles/zoning/{Z}/{x}/{y}.mvt?v={other}")
             assert r.status_code == 302
-            assert r.headers["location"] == f"http://testserver/tiles/zoning/{Z}/{x}/{y}.mvt?v={v}"
+            # To the current version of the same day: today in Vietnam when none was named.
+            today = clock.today().isoformat()
+            assert r.headers["location"] == (
+                f"http://testserver/tiles/zoning/{Z}/{x}/{y}.mvt?v={v}&date={today}"
+            )
         assert identity(client, f"/tiles/zoning/{Z}/{x}/{y}.mvt?v=-1").status_code == 422
+
+
+def test_a_revision_effective_tomorrow(db_url: str, engine: Engine, tmp_path: Path) -> None:
+    """Published today for tomorrow: today's tiles (immutable under their version and date)
+    stay right for today, and tomorrow's dated URLs show the new revision; the TileJSON and the
+    lookup agree on both days."""
+    dataset.load_zoning(engine, tmp_path, dataset.LOTS_V1, "zoning_v1")
+    tomorrow = clock.today() + timedelta(days=1)
+    dataset.load_zoning(engine, tmp_path, dataset.LOTS_V2, "zoning_v2", effective=tomorrow)
+    x, y = dataset.tile_of(*CENTRE, Z)
+    with TestClient(create_app(settings_for(db_url, tmp_path))) as client:
+        today_doc = client.get("/tiles/zoning.json").json()
+        next_doc = client.get("/tiles/zoning.json", params={"date": tomorrow.isoformat()}).json()
+        assert today_doc["data_version"] == next_doc["data_version"]
+        assert today_doc["date"] == clock.today().isoformat()
+        assert next_doc["date"] == tomorrow.isoformat()
+        today = identity(client, fill(today_doc["tiles"][0], Z, x, y))
+        nxt = identity(client, fill(next_doc["tiles"][0], Z, x, y))
+        assert today.headers["cache-control"] == nxt.headers["cache-control"] == IMMUTABLE
+        assert green_lot_code(today.content) == "DKV"
+        assert green_lot_code(nxt.content) == "DGD"
+        inside = dataset.GREEN.geom.representative_point()
+        lon, lat = dataset.TO_WGS84.transform(inside.x, inside.y)
+        for day, code in ((None, "DKV"), (tomorrow.isoformat(), "DGD")):
+            q = {"lon": lon, "lat": lat, **({"date": day} if day else {})}
+            plans = client.get("/v1/lookup", params=q).json()["plans"]
+            assert [z["code"] for p in plans for z in p["zones"]] == [code]
