@@ -74,6 +74,14 @@ def lonlat(e: float, n: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
+def tile_of_lonlat(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """Return the XYZ (Web Mercator) tile holding a lon/lat point."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
 def midpoint(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
     """Return the midpoint of two EPSG:9214 points."""
     return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)

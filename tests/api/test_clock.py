@@ -5,7 +5,6 @@ is in force for the API, OGC API, the tiles and their TileJSON, and ingest's def
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Iterator
@@ -71,20 +70,11 @@ def _ogc_lots(client: TestClient | httpx.Client) -> set[str]:
 def _tile_lots(client: TestClient | httpx.Client) -> set[str]:
     doc = client.get("/tiles/zoning.json").json()
     assert doc["date"] == JULY_1.isoformat()
-    x, y = ds_tile(GREEN, 16)
+    x, y = ds.tile_of_lonlat(*GREEN, 16)
     url = doc["tiles"][0].replace("{z}", "16").replace("{x}", str(x)).replace("{y}", str(y))
     tile = client.get(url, headers={"accept-encoding": "identity"})
     layer = mapbox_vector_tile.decode(tile.content)["zoning"]
     return {f["properties"].get("lot") for f in layer["features"]} - {None}
-
-
-def ds_tile(lonlat: tuple[float, float], z: int) -> tuple[int, int]:
-    """Return the XYZ tile holding a lon/lat point."""
-    lon, lat = lonlat
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
 
 
 def test_every_door_agrees_at_23_30_utc(july_db: str, late_evening: None) -> None:
