@@ -273,7 +273,7 @@ def _overlaps(state: State, report: Report) -> None:
     left, right = left[pairs], right[pairs]
     if not len(left):
         return
-    areas = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    areas = _overlap_areas(geoms[left], geoms[right])
     real = areas > OVERLAP_TOLERANCE_M2
     if not real.any():
         return
@@ -284,3 +284,20 @@ def _overlaps(state: State, report: Report) -> None:
         for i, j, area in zip(l_idx[:10], r_idx[:10], a[:10], strict=True)
     ]
     report.warning("overlap", f"overlapping zone pairs, {a.sum():.2f} m² in all", len(a), ex)
+
+
+def _overlap_areas(a: NDArray[np.object_], b: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Return the area of each pair's intersection; a pair GEOS cannot intersect as drawn
+    (a geometry still invalid) is made valid first."""
+    try:
+        return np.asarray(shapely.area(shapely.intersection(a, b)), dtype=np.float64)
+    except shapely.errors.GEOSException:
+        out = np.zeros(len(a))
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            try:
+                out[i] = shapely.area(shapely.intersection(x, y))
+            except shapely.errors.GEOSException:
+                out[i] = shapely.area(
+                    shapely.intersection(shapely.make_valid(x), shapely.make_valid(y))
+                )
+        return out

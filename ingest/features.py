@@ -22,6 +22,7 @@ from ingest import copy as C
 from ingest import ewkb as E
 from ingest import values as V
 from ingest.fields import FieldMapping
+from ingest.geometry import parts_of_family
 from planning.catalogue import category_of, fold
 
 # Columns COPY writes after revision_id, per kind (the geometry columns come last, as EWKB).
@@ -177,20 +178,32 @@ def geometry_columns(
 
     ``to_plane`` takes the native coordinates to the revision's plane (None: they are in it
     already); every area and length is planar there, as the certificate computes them."""
-    parts = E.parts(native, "line" if kind == "red_lines" else "polygon")
+    family = "line" if kind == "red_lines" else "polygon"
+    parts = E.parts(native, family)
     wgs84 = E.reproject(parts, to84)
-    if to_plane is None:
-        plane, metric = parts.coords, native
-    else:
-        plane = E.reproject(parts, to_plane)
-        metric = E.geometries(parts, plane)
-    size = shapely.area(metric) if kind != "red_lines" else shapely.length(metric)
     layout = E.Layout(parts)
-    columns = [
-        C.float_field(size),
-        [layout.field(wgs84, 4326)],
-        [layout.field(plane, plane_srid)],
-    ]
+    if to_plane is None:
+        metric = native
+        plane_field = layout.field(parts.coords, plane_srid)
+    else:
+        plane_coords = E.reproject(parts, to_plane)
+        metric = E.geometries(parts, plane_coords)
+        invalid = (
+            np.flatnonzero(~shapely.is_valid(metric)) if family == "polygon" else np.zeros(0, int)
+        )
+        if len(invalid):
+            # A polygon valid as drawn can cross itself by a rounding once projected (a ring
+            # that touches itself within a nanodegree): valid again in the plane, where every
+            # area and intersection is computed.
+            fixed = shapely.make_valid(metric[invalid], method="structure", keep_collapsed=False)
+            metric = metric.copy()
+            metric[invalid] = [parts_of_family(g, family) or g for g in fixed]
+            again = E.parts(np.asarray(shapely.force_2d(metric), dtype=object), family)
+            plane_field = E.Layout(again).field(again.coords, plane_srid)
+        else:
+            plane_field = layout.field(plane_coords, plane_srid)
+    size = shapely.area(metric) if kind != "red_lines" else shapely.length(metric)
+    columns = [C.float_field(size), [layout.field(wgs84, 4326)], [plane_field]]
     return columns, E.bounds(parts, wgs84), metric
 
 

@@ -35,7 +35,7 @@ class RepairStats:
     had_m: int = 0
 
 
-def _parts_of_family(geom: Any, family: str) -> Any:
+def parts_of_family(geom: Any, family: str) -> Any:
     """Keep the polygonal (or linear) parts of a geometry, merged into one Multi* geometry."""
     wanted = POLYGONAL if family == "polygon" else LINEAR
     parts = [
@@ -96,7 +96,7 @@ def repair(
     type_ids[present] = shapely.get_type_id(out[present])
     collection = type_ids == int(shapely.GeometryType.GEOMETRYCOLLECTION)
     for i in np.flatnonzero(collection):
-        out[i] = _parts_of_family(out[i], family)
+        out[i] = parts_of_family(out[i], family)
     type_ids[collection] = [
         int(shapely.get_type_id(g)) if g is not None else -1 for g in out[collection]
     ]
@@ -111,7 +111,7 @@ def repair(
         if invalid.any():
             stats.repaired = np.flatnonzero(invalid).tolist()
             fixed = shapely.make_valid(out[invalid], method="structure", keep_collapsed=False)
-            out[invalid] = [_parts_of_family(g, family) for g in fixed]
+            out[invalid] = [parts_of_family(g, family) for g in fixed]
     # Empty, zero-area (or zero-length) results are dropped.
     alive = np.array([g is not None for g in out])
     size = np.zeros(len(out))

@@ -25,12 +25,15 @@ from planning.errors import InvalidInput
 
 # Folded field-name words (no marks, lower case, joined) that name personal data; a field
 # whose name has one of them starting at one of its words is personal ("TenChuSuDung",
-# "HO_TEN", "so_cmnd"), but not "MucDichSuDung" (land-use purpose), where "chusudung" only
-# appears inside the word "dich".
+# "HO_TEN", "so_cmnd", "CSD" and "Chu_SD" for chủ sử dụng, as real exports abbreviate it),
+# but not "MucDichSuDung" (land-use purpose), where "chusudung" only appears inside "dich".
 PERSONAL_NAMES = (
     "tenchu",
     "chusudung",
     "chusohuu",
+    "chusd",
+    "csd",
+    "tencsd",
     "chuho",
     "nguoisudung",
     "tennguoi",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import getpass
+import math
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -130,13 +131,20 @@ def _check_position(
         return None
     b = tuple(float(v) for v in shapely.total_bounds(live))
     bounds: vncrs.Bounds = (b[0], b[1], b[2], b[3])
-    if first and not opts.swap_xy and vncrs.looks_swapped(decision.crs, bounds):
-        raise InvalidInput(
-            f"{opts.path}: X and Y look swapped (northing first, as surveyors write X/Y): "
-            f"x≈{bounds[0]:,.0f}, y≈{bounds[1]:,.0f}; load with --swap-xy"
-        )
-    ll = vncrs.project_bounds(vncrs.transformer_to_wgs84(decision.crs), bounds)
-    if any(not np.isfinite(v) for v in ll) or not _overlaps(ll, opts.service_area):
+    to84 = vncrs.transformer_to_wgs84(decision.crs)
+    ll = _lonlat_bounds(to84, bounds)
+    inside = all(np.isfinite(v) for v in ll) and _overlaps(ll, opts.service_area)
+    if first and not inside and not opts.swap_xy and vncrs.looks_swapped(decision.crs, bounds):
+        # Outside as read, inside once X and Y trade places: northing first, as Vietnamese
+        # surveyors write X/Y (a State Plane file in feet has such magnitudes too, but lies
+        # inside a service area that covers it).
+        swapped = _lonlat_bounds(to84, (bounds[1], bounds[0], bounds[3], bounds[2]))
+        if all(np.isfinite(v) for v in swapped) and _overlaps(swapped, opts.service_area):
+            raise InvalidInput(
+                f"{opts.path}: X and Y look swapped (northing first, as surveyors write X/Y): "
+                f"x≈{bounds[0]:,.0f}, y≈{bounds[1]:,.0f}; load with --swap-xy"
+            )
+    if not inside:
         hint = vncrs.describe_candidates(vncrs.candidate_zones(bounds, opts.service_area))
         if not hint and vncrs.looks_lonlat_vn(bounds) and not decision.crs.is_geographic:
             hint = "they look like longitude/latitude degrees: use --crs EPSG:4326"
@@ -145,6 +153,14 @@ def _check_position(
             f"{decision.label}" + (f"; {hint}" if hint else "")
         )
     return ll
+
+
+def _lonlat_bounds(to84: Transformer, bounds: vncrs.Bounds) -> vncrs.Bounds:
+    """Return a bbox in lon/lat (NaNs where PROJ cannot take it there)."""
+    try:
+        return vncrs.project_bounds(to84, bounds)
+    except Exception:  # pyproj raises several types for coordinates it cannot transform
+        return (math.nan,) * 4
 
 
 def _plane(

@@ -44,3 +44,10 @@ def province_of(code: str) -> str | None:
     table = communes()
     found = table.get((code, True)) or table.get((code, False))
     return found.province_code if found else None
+
+
+@cache
+def province_names() -> dict[str, str]:
+    """Return today's (post-1 July 2025) name of each province code."""
+    with (DATA / "communes_2025_merges.csv").open(encoding="utf-8") as fh:
+        return {r["province_code"]: r["province"] for r in csv.DictReader(fh)}

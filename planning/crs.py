@@ -58,11 +58,30 @@ def tm3_epsg_by_meridian() -> dict[float, int]:
     return {z.meridian: z.epsg for z in province_zones()}
 
 
+def _bare_name(name: str) -> str:
+    """Reduce a province name to compare the tables' spellings ("Tỉnh Tây Ninh", "TayNinh")."""
+    from planning.catalogue import fold
+
+    folded = fold(name).replace("thanh pho", "").replace("tinh", "")
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
 def zones_for_province(code: str) -> list[ProvinceZone]:
-    """Return the zone(s) of a province code, today's first, then the 2014 one if it differs."""
+    """Return the zone(s) of a province code, today's first, then those of the 2014 provinces
+    it stands for where they differ: the 2014 one of the same code, and the one whose name it
+    took in the 1 July 2025 merger (new Tây Ninh, 80, is old Long An's code with old Tây Ninh's
+    name, 72: 105.75° and 105.5°)."""
     code = code.strip().zfill(2)
     found = [z for z in province_zones() if z.province_code == code]
     found.sort(key=lambda z: z.table != "2025")
+    today = [z for z in found if z.table == "2025"]
+    if today:
+        name = _bare_name(today[0].province)
+        found += [
+            z
+            for z in province_zones()
+            if z.table == "2014" and z.province_code != code and _bare_name(z.province) == name
+        ]
     unique: list[ProvinceZone] = []
     for z in found:
         if all(u.epsg != z.epsg for u in unique):
@@ -71,11 +90,13 @@ def zones_for_province(code: str) -> list[ProvinceZone]:
 
 
 def province_name(code: str) -> str:
-    """Name a province code as Circular 25/2014 writes it (with diacritics), else as the 2025
-    table does."""
+    """Name a province code as it is called today (since the 1 July 2025 merger), else as
+    Circular 25/2014 wrote it."""
+    from planning.communes import province_names
+
     code = code.strip().zfill(2)
     names = {z.table: z.province for z in province_zones() if z.province_code == code}
-    return names.get("2014") or names.get("2025") or code
+    return province_names().get(code) or names.get("2014") or names.get("2025") or code
 
 
 def provinces_with_meridian(meridian: float) -> list[str]:
@@ -407,7 +428,20 @@ def choose_plane(
         named = f"province {province.strip().zfill(2)} ({province_name(province)}{how})"
         if is_tm3(source_epsg) and any(z.epsg == source_epsg for z in zones):
             return Plane(int(source_epsg or 0), f"the file's VN-2000 TM-3 zone, {named}'s")
-        plane = Plane(zones[0].epsg, f"the VN-2000 TM-3 zone of {named}")
+        others = [z for z in zones[1:] if z.epsg != zones[0].epsg]
+        warning = None
+        if others:
+            listed = "; ".join(
+                f"{z.province} ({z.province_code}, {z.table}): {z.meridian:g}° EPSG:{z.epsg}"
+                for z in others
+            )
+            warning = (
+                f"{named} also stands for provinces with another meridian ({listed}): a map "
+                f"keeps the meridian of the province that made it; areas are measured in "
+                f"EPSG:{zones[0].epsg}, name the former province with --province CODE if the "
+                "map is older than the 1 July 2025 merger"
+            )
+        plane = Plane(zones[0].epsg, f"the VN-2000 TM-3 zone of {named}", warning)
         if is_tm3(source_epsg):
             own = next(m for m, e in tm3_epsg_by_meridian().items() if e == source_epsg)
             return Plane(
