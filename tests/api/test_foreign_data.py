@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import geopandas as gpd
 import mapbox_vector_tile
@@ -144,3 +145,27 @@ def test_tiles_carry_the_code_as_written(feet_client: TestClient) -> None:
         for f in mapbox_vector_tile.decode(tile.content)["zoning"]["features"]
     }
     assert "Town Limits" in codes
+
+
+def test_ohio_feet_are_not_taken_for_swapped_vietnamese_metres(tmp_path: Path) -> None:
+    """Ohio South ftUS coordinates (x ≈ 1 460 000, y ≈ 625 000) have the magnitudes of a
+    Vietnamese northing/easting pair written X first; inside a service area that covers them
+    as read, they are not swapped."""
+    x0, y0 = 1_470_000.0, 640_000.0
+    frame = gpd.GeoDataFrame(
+        {"DISTRICT": ["B-2", "R-6"]},
+        geometry=[
+            shapely.box(x0, y0, x0 + 500, y0 + 300),
+            shapely.box(x0 + 500, y0, x0 + 900, y0 + 300),
+        ],
+        crs=3735,
+    )
+    path = tmp_path / "zoning.shp"
+    frame.to_file(path, engine="pyogrio")
+    cli = Cli("postgresql+psycopg2://unused@127.0.0.1:1/unused")
+    cli.env["PLANNING_SERVICE_AREA"] = WORLD
+    report = json.loads(cli("check", str(path), "--code-field", "DISTRICT", "--json").stdout)
+    assert report["features_loaded"] == 2 and report["plane"] == "EPSG:32616"
+    # In Vietnam's service area the same file lies outside, and is not called swapped either.
+    res = Cli("postgresql+psycopg2://unused@127.0.0.1:1/unused")("check", str(path), ok=False)
+    assert "outside the service area" in res.stderr and "swapped" not in res.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from pyproj import Transformer
 from sqlalchemy import Engine
 
 from tests.ingest.builders import (
@@ -191,3 +192,56 @@ def test_parcels_in_degrees_measure_in_the_province_plane(
     assert not [p for p in report["problems"] if p["level"] == "warning"]
     areas = [r.area_m2 for r in rows(engine, "SELECT area_m2 FROM planning.parcel")]
     assert all(abs(a - 400.0) < 0.001 for a in areas)
+
+
+def test_vietnamese_headings_map_without_options(tmp_path: Path, run, engine: Engine) -> None:
+    """Exports from Excel or QGIS keep the headings as written: "Số tờ", "Số thửa"..."""
+    frame = parcels_frame(2).rename(
+        columns={
+            "SoTo": "Số tờ",
+            "SoThua": "Số thửa",
+            "DienTich": "Diện tích",
+            "LoaiDat": "Loại Đất",
+            "DiaChi": "Địa Chỉ Thửa Đất",
+        }
+    )
+    frame["Tên Chủ"] = OWNERS[:4]
+    path = tmp_path / "thua-dat.geojson"
+    frame.drop(columns=["MaXa"]).to_crs(4326).to_file(path, driver="GeoJSON", engine="pyogrio")
+    report = _report(run, "ingest", "parcels", str(path), "--commune", "19753")
+    fields = {t: m["field"] for t, m in report["mapping"].items()}
+    assert fields == {
+        "sheet": "Số tờ",
+        "parcel": "Số thửa",
+        "area": "Diện tích",
+        "land_type": "Loại Đất",
+        "address": "Địa Chỉ Thửa Đất",
+    }
+    assert [f["field"] for f in report["personal"]] == ["Tên Chủ"]
+    assert scalar(engine, "SELECT count(*) FROM planning.parcel WHERE address IS NOT NULL") == 4
+
+
+@pytest.mark.parametrize(
+    ("crs", "option", "plane", "warned"),
+    [
+        (4326, [], 9210, True),  # today's Tây Ninh (80) is old Long An's meridian
+        (4326, ["--province", "72"], 9209, False),  # the map was made by old Tây Ninh
+        (9209, [], 9209, False),  # the file's own TM-3 zone is one of the province's
+    ],
+)
+def test_a_merged_province_names_its_former_meridians(
+    tmp_path: Path, run, engine: Engine, crs: int, option: list[str], plane: int, warned: bool
+) -> None:
+    """Tân Biên (25486) was in Tây Ninh (72, 105.5°); since July 2025 it is in the new Tây Ninh,
+    80, whose zone is old Long An's 105.75°."""
+    origin = Transformer.from_crs(4326, 9209, always_xy=True).transform(106.0, 11.53)
+    frame = parcels_frame(2, commune="25486", origin=origin, crs=9209).to_crs(crs)
+    path = tmp_path / "tan_bien.gpkg"
+    frame.to_file(path, engine="pyogrio")
+    report = _report(run, "ingest", "parcels", str(path), *option)
+    assert report["plane"] == f"EPSG:{plane}"
+    warnings = [p["message"] for p in report["problems"] if p["code"] == "plane"]
+    assert any("EPSG:9209" in w and "(72, 2014)" in w for w in warnings) is warned
+    if plane == 9209:
+        areas = [r.area_m2 for r in rows(engine, "SELECT area_m2 FROM planning.parcel")]
+        assert all(abs(a - 100.0) < 0.001 for a in areas)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from shapely.geometry import box
@@ -163,3 +164,16 @@ def test_overlaps_reported_with_their_area(tmp_path: Path, run, engine: Engine) 
     assert f"{expected_total:.2f} m²" in over["message"]
     assert over["examples"] == ["L0 × L1: 500.00 m²", "L0 × L3: 25.00 m²"]
     assert scalar(engine, "SELECT count(*) FROM planning.zone") == 4
+
+
+def test_overlap_areas_of_geometries_geos_cannot_intersect() -> None:
+    """A bow-tie that reached the checks (GEOS refuses to intersect it as drawn) is measured
+    once made valid, instead of failing the whole load."""
+    from ingest.checks import _overlap_areas
+
+    bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+    square = shapely.box(0, 0, 5, 5)
+    with pytest.raises(shapely.errors.GEOSException):
+        shapely.intersection(bowtie, square)
+    areas = _overlap_areas(np.array([bowtie, square]), np.array([square, square]))
+    assert areas[0] == pytest.approx(12.5) and areas[1] == pytest.approx(25.0)
