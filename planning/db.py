@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SATimeout
 
 from planning.settings import PROJECT_ROOT, Settings
@@ -107,24 +108,39 @@ class ReadPool:
 @contextmanager
 def snapshot(conn: Connection) -> Iterator[Connection]:
     """Read everything one answer states from one snapshot: a REPEATABLE READ, READ ONLY
-    transaction on ``conn`` (a publish committed meanwhile is either wholly in it or not)."""
-    if conn.info.get("planning_snapshot"):
+    transaction on ``conn`` (a publish committed meanwhile is either wholly in it or not).
+
+    The isolation level is set by SQL, never through the driver's connection settings: a
+    driver call on a connection the server has just closed raises the driver's own error,
+    which would pass for a bug rather than an unreachable database."""
+    if conn in _IN_SNAPSHOT:
         yield conn  # already inside one: the outer answer's snapshot covers this part
         return
-    if conn.in_transaction():
-        conn.rollback()  # an autocommit connection's autobegun (empty) transaction
-    raw = conn.connection.dbapi_connection
-    autocommit = bool(getattr(raw, "autocommit", False))
-    conn.execution_options(isolation_level="REPEATABLE READ")
-    conn.info["planning_snapshot"] = True
+    if conn.in_transaction() or conn.invalidated:
+        # An autocommit connection's autobegun (empty) transaction, or what is left of a
+        # connection lost before: the pool gives a new one on the next statement.
+        conn.rollback()
+    _IN_SNAPSHOT.add(conn)
     try:
-        with conn.begin():
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            yield conn
+        if getattr(conn.connection.dbapi_connection, "autocommit", False):
+            # The read pools are in autocommit: the transaction is the server's alone.
+            conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield conn
+            except BaseException:
+                with suppress(SQLAlchemyError):
+                    conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+        else:
+            with conn.begin():
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield conn
     finally:
-        conn.info.pop("planning_snapshot", None)
-        if autocommit and not conn.invalidated and not conn.closed:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+        _IN_SNAPSHOT.discard(conn)
+
+
+_IN_SNAPSHOT: weakref.WeakSet[Connection] = weakref.WeakSet()
 
 
 QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled (by statement_timeout)

@@ -16,6 +16,7 @@ from pmtiles.writer import Writer
 from sqlalchemy import Engine
 
 from planning import clock
+from planning.db import snapshot
 from planning.errors import InvalidInput
 from planning.revisions import data_version
 from tilesets.cache import make_tile
@@ -78,41 +79,39 @@ def export(
         raise InvalidInput(
             f"tileset {name} has zooms {ts.minzoom}–{ts.maxzoom}; asked {minzoom}–{maxzoom}"
         )
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin():
-            version = data_version(conn)
-            found = data_bounds(conn, ts, on or clock.today())
-            if bbox is None and found is None:
-                raise InvalidInput(f"tileset {name} has no published data to export")
-            box = bbox or (found[0], found[1], found[2], found[3])  # type: ignore[index]
-            # Around the data's own extent, also the tiles that only their buffer reaches: the
-            # service serves those too (features clipped into the buffer).
-            margin = 0.0 if bbox else BUFFER / EXTENT
-            tiles = sorted(tiles_in(box, minzoom, maxzoom, margin), key=lambda t: zxy_to_tileid(*t))
-            if len(tiles) > MAX_TILES:
-                raise InvalidInput(f"{len(tiles)} tiles: narrow --bbox or the zooms")
-            meta: dict[str, Any] = tilejson(conn, name, base_url, version, on)
-            meta["bounds"] = [round(v, 6) for v in box]
-            centre_zoom = max(minzoom, min(int(meta["center"][2]), maxzoom))
-            meta["center"] = [
-                round((box[0] + box[2]) / 2, 6),
-                round((box[1] + box[3]) / 2, 6),
-                centre_zoom,
-            ]
-            for layer in meta["vector_layers"]:
-                layer["minzoom"] = max(layer["minzoom"], minzoom)
-                layer["maxzoom"] = min(layer["maxzoom"], maxzoom)
-            rendered: list[tuple[int, int, int, bytes]] = []
-            empty = 0
-            for i, (z, x, y) in enumerate(tiles):
-                raw = render_tile(conn, name, z, x, y, on or clock.today())
-                if raw:
-                    rendered.append((z, x, y, make_tile(raw).gz))
-                else:
-                    empty += 1
-                if progress:
-                    progress(i + 1, len(tiles))
+    with engine.connect() as conn, snapshot(conn):
+        version = data_version(conn)
+        found = data_bounds(conn, ts, on or clock.today())
+        if bbox is None and found is None:
+            raise InvalidInput(f"tileset {name} has no published data to export")
+        box = bbox or (found[0], found[1], found[2], found[3])  # type: ignore[index]
+        # Around the data's own extent, also the tiles that only their buffer reaches: the
+        # service serves those too (features clipped into the buffer).
+        margin = 0.0 if bbox else BUFFER / EXTENT
+        tiles = sorted(tiles_in(box, minzoom, maxzoom, margin), key=lambda t: zxy_to_tileid(*t))
+        if len(tiles) > MAX_TILES:
+            raise InvalidInput(f"{len(tiles)} tiles: narrow --bbox or the zooms")
+        meta: dict[str, Any] = tilejson(conn, name, base_url, version, on)
+        meta["bounds"] = [round(v, 6) for v in box]
+        centre_zoom = max(minzoom, min(int(meta["center"][2]), maxzoom))
+        meta["center"] = [
+            round((box[0] + box[2]) / 2, 6),
+            round((box[1] + box[3]) / 2, 6),
+            centre_zoom,
+        ]
+        for layer in meta["vector_layers"]:
+            layer["minzoom"] = max(layer["minzoom"], minzoom)
+            layer["maxzoom"] = min(layer["maxzoom"], maxzoom)
+        rendered: list[tuple[int, int, int, bytes]] = []
+        empty = 0
+        for i, (z, x, y) in enumerate(tiles):
+            raw = render_tile(conn, name, z, x, y, on or clock.today())
+            if raw:
+                rendered.append((z, x, y, make_tile(raw).gz))
+            else:
+                empty += 1
+            if progress:
+                progress(i + 1, len(tiles))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     if suffix == ".pmtiles":

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from planning import clock
+from planning.db import snapshot
+from planning.revisions import data_version
 from tilesets.definitions import Tileset
 from tilesets.render import tileset
 
@@ -80,3 +82,9 @@ def tilejson(
         # The day the tiles show: with the version, what makes a tile URL immutable.
         "date": day.isoformat(),
     }
+
+
+def current_tilejson(conn: Connection, name: str, base_url: str, on: date | None) -> dict[str, Any]:
+    """Describe a tileset as the data stands: the version and the bounds from one snapshot."""
+    with snapshot(conn):
+        return tilejson(conn, name, base_url, data_version(conn), on)

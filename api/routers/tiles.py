@@ -14,10 +14,9 @@ from api.deps import Conn, base_url
 from api.routers.lookup import ERRORS
 from planning import clock
 from planning.errors import BadRequest, InvalidInput
-from planning.revisions import data_version
 from tilesets.cache import Tile
 from tilesets.service import TileService
-from tilesets.tilejson import tilejson
+from tilesets.tilejson import current_tilejson
 
 router = APIRouter(tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -131,12 +130,9 @@ def tilejson_doc(
     tileset: NAME,
     date: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
-    """Describe a tileset; its tile URL carries the current data version."""
-    # The version and the bounds come from one snapshot.
-    conn = conn.execution_options(isolation_level="REPEATABLE READ")
-    version = data_version(conn)
-    request.app.state.tiles.observe(version)
-    doc: dict[str, Any] = tilejson(conn, tileset, base_url(request), version, _date(date))
+    """Describe a tileset; its tile URL carries the current data version and the date."""
+    doc: dict[str, Any] = current_tilejson(conn, tileset, base_url(request), _date(date))
+    request.app.state.tiles.observe(doc["data_version"])
     return Response(
         json.dumps(doc, ensure_ascii=False),
         media_type="application/json",
