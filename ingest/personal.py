@@ -14,11 +14,10 @@ import re
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError
 
 from ingest.fields import FieldMapping
-from ingest.read import LayerInfo, _read_options
+from ingest.read import LayerInfo, read_columns
 from ingest.source import Source
 from planning.catalogue import fold
 from planning.errors import InvalidInput
@@ -162,14 +161,7 @@ def _samples(src: Source, info: LayerInfo, raw_names: list[str]) -> list[list[ob
     if not raw_names:
         return []
     try:
-        _meta, table = pyogrio.read_arrow(
-            src.gdal_path,
-            layer=src.layer,
-            columns=raw_names,
-            read_geometry=False,
-            max_features=SAMPLE,
-            **_read_options(src, info),
-        )
+        table = read_columns(src, info, raw_names, SAMPLE)
     except (
         DataSourceError,
         DataLayerError,

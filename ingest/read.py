@@ -147,6 +147,21 @@ def describe(src: Source, family: str, report: Report, override: str | None = No
     return LayerInfo(raw_fields, fields, [str(d) for d in info["dtypes"]], gtype, crs, count)
 
 
+def read_columns(
+    src: Source, info: LayerInfo, columns: list[str], max_features: int | None = None
+) -> pa.Table:
+    """Read attribute columns of the layer (no geometry), the first ``max_features`` or all."""
+    _meta, table = pyogrio.read_arrow(
+        src.gdal_path,
+        layer=src.layer,
+        columns=columns,
+        read_geometry=False,
+        max_features=max_features,
+        **_read_options(src, info),
+    )
+    return table
+
+
 def detect_text(
     src: Source, info: LayerInfo, override: str | None, report: Report
 ) -> dict[str, ColumnText]:
@@ -155,13 +170,7 @@ def detect_text(
     if not text_cols:
         return {}
     try:
-        _meta, table = pyogrio.read_arrow(
-            src.gdal_path,
-            layer=src.layer,
-            columns=text_cols,
-            read_geometry=False,
-            **_read_options(src, info),
-        )
+        table = read_columns(src, info, text_cols)
     except (DataSourceError, DataLayerError, FieldError, OSError, pa.ArrowException) as exc:
         raise SourceError(
             src.path, f"cannot read the attribute table ({gdal_message(exc)})"
