@@ -156,16 +156,6 @@ def _num(v: Any) -> float | None:
     return V.parse_number(v)
 
 
-def reproject(geoms: NDArray[np.object_], transformer: Transformer) -> NDArray[np.object_]:
-    """Transform geometries (to lon/lat, or to a zone) in one vectorised call."""
-
-    def fn(coords: NDArray[np.float64]) -> NDArray[np.float64]:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    return np.asarray(shapely.transform(geoms, fn), dtype=object)
-
-
 def geometry_columns(
     kind: str,
     native: NDArray[np.object_],
