@@ -6,7 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planning.catalogue import fold
+from planning.catalogue import bare
 from planning.errors import InvalidInput
 
 # Targets per ingest kind, in the order reports list them.
@@ -153,13 +153,13 @@ def resolve_mapping(
     for a in available:
         by_lower.setdefault(a.lower(), a)
     for a in available:
-        by_lower.setdefault(_bare(a), a)
+        by_lower.setdefault(bare(a), a)
     mapping = FieldMapping()
     for target, src in explicit.items():
         if target not in targets:
             known = ", ".join(targets)
             raise InvalidInput(f"{source_name}: unknown mapping target {target!r} (one of {known})")
-        real = by_lower.get(src.lower()) or by_lower.get(_bare(src))
+        real = by_lower.get(src.lower()) or by_lower.get(bare(src))
         if real is None:
             listed = ", ".join(available[:15])
             raise InvalidInput(
@@ -175,7 +175,7 @@ def resolve_mapping(
             continue
         for cand in SYNONYMS[kind].get(target, ()):
             for name in (cand, truncated.get(cand)):
-                real = (by_lower.get(name.lower()) or by_lower.get(_bare(name))) if name else None
+                real = (by_lower.get(name.lower()) or by_lower.get(bare(name))) if name else None
                 if real and real not in taken:
                     mapping.columns[target] = real
                     mapping.how[target] = "TT16" if cand in TT16_ZONING_FIELDS else "recognised"
@@ -190,8 +190,3 @@ def resolve_mapping(
                 f"--{target}-field (fields: {', '.join(available[:15])})"
             )
     return mapping
-
-
-def _bare(name: str) -> str:
-    """Reduce a field name to its letters and digits, folded ("Số thửa" → "sothua")."""
-    return "".join(ch for ch in fold(name) if ch.isalnum())

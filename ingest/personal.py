@@ -4,8 +4,9 @@ Cadastral exports carry owners' names, identity numbers (CMND, 9 digits; CCCD, 1
 birth years and phone numbers: personal data under Decree 13/2023/NĐ-CP, which a public
 planning service has no reason to hold. A field is personal by its name (``TenChu``,
 ``chusudung``, ``HoTen``, ``so_cmnd``, ``NamSinh``, ``DienThoai``, ``SDT``...) or by its content
-(most of its values are identity or phone numbers). Fields the mapping uses (commune, sheet,
-parcel, address...) are never dropped; the office keeps any other one with ``--keep-field``.
+(most of its values are identity or phone numbers; not for a field that names a record or a
+parcel, such as ViLIS's nine-digit THUAID). Fields the mapping uses (commune, sheet, parcel,
+address...) are never dropped; the office keeps any other one with ``--keep-field``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pyogrio.errors import DataLayerError, DataSourceError, FieldError
 from ingest.fields import FieldMapping
 from ingest.read import LayerInfo, read_columns
 from ingest.source import Source
-from planning.catalogue import fold
+from planning.catalogue import bare, fold
 from planning.errors import InvalidInput
 
 # Folded field-name words (no marks, lower case, joined) that name personal data; a field
@@ -40,6 +41,8 @@ PERSONAL_NAMES = (
     "hovaten",
     "cmnd",
     "cccd",
+    "cancuoc",
+    "dinhdanhcanhan",
     "cmt",
     "socmt",
     "hochieu",
@@ -102,6 +105,13 @@ def personal_by_name(name: str) -> str | None:
     return None
 
 
+def names_a_record(name: str) -> bool:
+    """Tell whether a field names a record or a parcel rather than a person ("THUAID",
+    "OBJECTID", "MaThua"): nine-digit parcel ids are not identity numbers."""
+    folded = bare(name)
+    return folded.endswith("id") or "thua" in folded
+
+
 def personal_by_content(values: list[object]) -> str | None:
     """Say what most of a column's values are when they are identity or phone numbers."""
     texts = [_SEPARATORS.sub("", str(v)) for v in values if v not in (None, "")]
@@ -141,7 +151,7 @@ def find_personal(
                 kept.append(name)
             else:
                 out.append(PersonalField(raw, name, f"its name ({word!r}) names personal data"))
-        else:
+        elif not names_a_record(name):
             unsure.append((raw, name))
     for (raw, name), values in zip(
         unsure, _samples(src, info, [r for r, _ in unsure]), strict=True

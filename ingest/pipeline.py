@@ -177,7 +177,7 @@ def _plane(
     if not province and opts.plan_meta.get("province_code"):
         province, how = str(opts.plan_meta["province_code"]), ", the plan's province"
     if not province and opts.kind == "parcels":
-        found = Counter(p for p in map(_province_of, communes) if p)
+        found = Counter(p for p in map(_province_of, communes) if p)  # counts parcels
         if found:
             province, how = found.most_common(1)[0][0], ", from the parcels' commune codes"
     plane = vncrs.choose_plane(decision.epsg, province, centre, how)
@@ -186,6 +186,25 @@ def _plane(
     if plane.warning:
         report.warning("plane", plane.warning)
     return plane
+
+
+def _other_provinces(communes: list[str], plane: vncrs.Plane, report: Report) -> None:
+    """Warn of communes whose province measures in another zone than the plane chosen from the
+    first batch (a file covering two provinces)."""
+    others: dict[str, list[str]] = {}
+    for commune in communes:
+        province = province_of(commune)
+        if province and all(z.epsg != plane.epsg for z in vncrs.zones_for_province(province)):
+            others.setdefault(province, []).append(commune)
+    if others:
+        report.warning(
+            "plane_other_province",
+            f"parcels of provinces whose VN-2000 zone is not EPSG:{plane.epsg}, the plane of "
+            "this load; load each province's parcels on their own (or name the plane with "
+            "--province)",
+            sum(len(c) for c in others.values()),
+            [f"province {p}: {', '.join(c[:5])}" for p, c in sorted(others.items())],
+        )
 
 
 def _province_of(commune: str | None) -> str | None:
@@ -199,14 +218,15 @@ def _communes(
     columns: dict[str, list[Any]],
     default: str | None,
 ) -> list[str | None]:
-    """Return the distinct commune codes of a batch of parcels (nothing for other kinds)."""
+    """Return the commune code of each parcel of a batch (nothing for other kinds): the plane
+    is the province of most of them, the first one seen on a tie."""
     if kind != "parcels":
         return []
     field = mapping.get("commune")
     if field is None:
         return [default]
     raw = info.raw_fields[info.fields.index(field)]
-    return list({commune_text(v) for v in columns.get(raw, [])})
+    return [commune_text(v) for v in columns.get(raw, [])]
 
 
 def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
@@ -433,6 +453,8 @@ def _load(
             # its revision unless duplicates were loaded on purpose.
             loader.end_of_rows(unique=not (opts.allow_duplicates and state.repeats))
         report.features_dropped = report.features_read - report.features_loaded
+        if plane is not None and opts.kind == "parcels" and not opts.province:
+            _other_provinces(state.communes(), plane, report)
         checks.finish(state, report, mapping)
         if loader is not None:
             report.published = opts.publish and not report.has_errors

@@ -93,6 +93,11 @@ def fold(text: str) -> str:
     return " ".join(text.translate(_STRIP).lower().split())
 
 
+def bare(text: str) -> str:
+    """Fold a name to its letters and digits only ("Số thửa" → "sothua", "So_Thua" too)."""
+    return "".join(ch for ch in fold(text) if ch.isalnum())
+
+
 # Zoning plans describe functions in free text (Circular 16/2025 attaches no code list). These
 # phrases, matched on folded text as whole words, longest first, give the land-use category the
 # service shows beside the function. Our own table, built from QCVN 01:2021 function names and

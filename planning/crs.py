@@ -60,10 +60,12 @@ def tm3_epsg_by_meridian() -> dict[float, int]:
 
 def _bare_name(name: str) -> str:
     """Reduce a province name to compare the tables' spellings ("Tỉnh Tây Ninh", "TayNinh")."""
-    from planning.catalogue import fold
+    from planning.catalogue import bare, fold
 
-    folded = fold(name).replace("thanh pho", "").replace("tinh", "")
-    return "".join(ch for ch in folded if ch.isalnum())
+    folded = fold(name)
+    for prefix in ("thanh pho ", "tinh "):  # the 2014 table's "Tỉnh …", "Thành phố …"
+        folded = folded.removeprefix(prefix)
+    return bare(folded)
 
 
 def zones_for_province(code: str) -> list[ProvinceZone]:
@@ -356,11 +358,6 @@ def describe_candidates(cands: list[tuple[int, float, list[str]]]) -> str:
     return "they would fit VN-2000 " + " or ".join(parts)
 
 
-# Inside Vietnam's box the plane is a VN-2000 TM-3 zone; outside (a wider
-# PLANNING_SERVICE_AREA), the UTM zone of the data's centre.
-VIETNAM_LONLAT: Bounds = VIETNAM_BBOX
-
-
 def is_tm3(epsg: int | None) -> bool:
     """Tell whether an EPSG code is one of the VN-2000 TM-3 zones."""
     return epsg is not None and epsg in tm3_epsg_by_meridian().values()
@@ -390,8 +387,9 @@ def utm_epsg(lon: float, lat: float) -> int:
 
 
 def in_vietnam(lon: float, lat: float) -> bool:
-    """Tell whether a lon/lat point lies in Vietnam's box (mainland and islands)."""
-    return inside((lon, lat, lon, lat), VIETNAM_LONLAT)
+    """Tell whether a lon/lat point lies in Vietnam's box (mainland and islands): inside, the
+    plane is a VN-2000 TM-3 zone; outside (a wider PLANNING_SERVICE_AREA), a UTM zone."""
+    return inside((lon, lat, lon, lat), VIETNAM_BBOX)
 
 
 def local_plane(lon: float, lat: float) -> int:

@@ -245,3 +245,35 @@ def test_a_merged_province_names_its_former_meridians(
     if plane == 9209:
         areas = [r.area_m2 for r in rows(engine, "SELECT area_m2 FROM planning.parcel")]
         assert all(abs(a - 100.0) < 0.001 for a in areas)
+
+
+def test_a_parcel_id_is_not_an_identity_number(tmp_path: Path, run, engine: Engine) -> None:
+    """ViLIS exports carry THUAID, a nine-digit parcel id: kept; a nine-digit column that does
+    not name a record is still left out."""
+    frame = parcels_frame(2)
+    frame["THUAID"] = [270070183, 270070151, 270070192, 270070032]
+    frame["SoGiay"] = [191234567, 191234568, 191234569, 191234570]
+    path = tmp_path / "vilis.gpkg"
+    frame.to_file(path, engine="pyogrio")
+    report = _report(run, "ingest", "parcels", str(path))
+    assert [f["field"] for f in report["personal"]] == ["SoGiay"]
+    attrs = rows(engine, "SELECT attrs FROM planning.parcel ORDER BY id LIMIT 1")[0].attrs
+    assert attrs["THUAID"] == 270070183 and "SoGiay" not in attrs
+
+
+def test_parcels_of_two_provinces_are_named(tmp_path: Path, run, engine: Engine) -> None:
+    """A file with four parcels of Huế (107°) after one of Đà Nẵng (107.75°): measured in the
+    plane of most of them, and the report names the others."""
+    import pandas as pd
+
+    hue = parcels_frame(2, commune="19753")
+    da_nang = parcels_frame(1, commune="20194", origin=(CITADEL_EN[0] + 500, CITADEL_EN[1]))
+    path = tmp_path / "two.gpkg"
+    pd.concat([da_nang, hue], ignore_index=True).to_file(path, engine="pyogrio")
+    report = _report(run, "ingest", "parcels", str(path))
+    assert report["plane"] == f"EPSG:{HUE}"
+    [other] = [p for p in report["problems"] if p["code"] == "plane_other_province"]
+    assert other["examples"] == ["province 48: 20194"] and other["level"] == "warning"
+    # Named with --province, the plane is the office's choice: no warning.
+    report = _report(run, "check", "--kind", "parcels", str(path), "--province", "46")
+    assert not [p for p in report["problems"] if p["code"] == "plane_other_province"]
